@@ -1,0 +1,1 @@
+"""Controller of the k3sjoin lab: namespaces, network, sshd, mirror, faults, state."""
