@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "k3sjoin/util/result.h"
+
+namespace k3sjoin::report {
+
+// The final state of one host after a run. Every host of the inventory gets exactly one.
+enum class Outcome {
+  joined,          // agent installed by this run and its node is Ready
+  already_joined,  // agent was joined to this server and Ready; nothing was changed
+  ready,           // the server, reachable and serving
+  failed,          // a step failed; `error` says which and why
+  untouched,       // nothing was changed on the host because the run stopped first
+  unknown,         // the host's state could not be read (for example the server was lost)
+};
+
+const char* to_string(Outcome outcome);
+
+struct HostReport {
+  std::string name;
+  std::string address;
+  std::string role;  // "server" or "agent"
+  Outcome outcome = Outcome::untouched;
+  std::string node_version;              // kubelet version of the node; empty when unknown
+  std::string detail;                    // one line: what happened
+  std::optional<Error> error;            // set when outcome is failed or unknown
+  bool changed = false;                  // true when this run changed the host
+  std::chrono::milliseconds duration{0};
+};
+
+struct RunReport {
+  std::string command;  // "up"
+  std::string inventory;
+  std::string server_version;
+  bool interrupted = false;
+  std::chrono::milliseconds duration{0};
+  std::vector<HostReport> hosts;  // in inventory order: server first, then agents
+  std::string log_file;
+
+  bool all_ok() const;
+};
+
+// Writes one line per host with its outcome, node version, duration and detail; failed
+// hosts get a second line with the fix.
+void print_text(const RunReport& report, std::ostream& out, bool color);
+
+// The JSON document described in docs/output.md.
+nlohmann::json to_json(const RunReport& report);
+
+// "4.2s", "1m05s".
+std::string format_duration(std::chrono::milliseconds duration);
+
+}  // namespace k3sjoin::report

@@ -1,0 +1,82 @@
+#include "k3sjoin/cli/common.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "k3sjoin/cli/app.h"
+#include "k3sjoin/log/log.h"
+
+namespace k3sjoin::cli {
+
+Result<std::string> setup_logging(const GlobalOptions& options) {
+  log::LogOptions log_options;
+  log_options.verbosity = options.verbosity;
+  log_options.color = use_color(options, STDERR_FILENO);
+  std::filesystem::path path =
+      options.log_file.empty() ? log::default_log_file() : std::filesystem::path(options.log_file);
+  log_options.log_file = path;
+  if (auto error = log::setup(log_options)) {
+    return Error{ErrorKind::usage, *error, "pass a writable path with --log-file"};
+  }
+  return path.string();
+}
+
+bool use_color(const GlobalOptions& options, int fd) {
+  if (options.no_color || options.output == "json") {
+    return false;
+  }
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && no_color[0] != '\0') {
+    return false;
+  }
+  return ::isatty(fd) == 1;
+}
+
+phase::Connector make_ssh_connector(const GlobalOptions& options) {
+  return [options](const config::HostSpec& host)
+             -> Result<std::unique_ptr<ssh::RemoteSession>> {
+    ssh::ConnectOptions connect;
+    connect.address = host.address;
+    connect.port = host.port;
+    connect.user = host.user;
+    connect.identity = host.identity;
+    connect.known_hosts = options.known_hosts;
+    connect.host_key_policy = options.host_key_policy == "accept-new"
+                                  ? ssh::HostKeyPolicy::accept_new
+                                  : ssh::HostKeyPolicy::strict;
+    connect.connect_timeout = options.connect_timeout;
+    return ssh::connect(connect);
+  };
+}
+
+std::optional<config::Inventory> load_inventory_or_report(const std::string& path) {
+  auto inventory = config::load_inventory(path);
+  if (!inventory) {
+    std::cerr << "error: " << inventory.error().message << '\n';
+    if (!inventory.error().hint.empty()) {
+      std::cerr << "fix: " << inventory.error().hint << '\n';
+    }
+    return std::nullopt;
+  }
+  return std::move(inventory).value();
+}
+
+int emit_report(const report::RunReport& report, const GlobalOptions& options) {
+  if (options.output == "json") {
+    std::cout << report::to_json(report).dump(2) << '\n';
+  } else {
+    std::cout << '\n';
+    report::print_text(report, std::cout, use_color(options, STDOUT_FILENO));
+  }
+  std::cout.flush();
+  log::flush();
+  if (report.interrupted) {
+    return kExitInterrupted;
+  }
+  return report.all_ok() ? kExitOk : kExitFailed;
+}
+
+}  // namespace k3sjoin::cli
