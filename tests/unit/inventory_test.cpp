@@ -81,6 +81,15 @@ std::filesystem::path source_root() {
   return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
 }
 
+TEST(Inventory, DnsAddressLeavesNodeIpUnset) {
+  const ScopedHome home("/home/tester");
+  Json document = base_document();
+  document["agents"][0]["address"] = "agent-01.lab.example";
+  Result<Inventory> inventory = parse(document);
+  ASSERT_TRUE(inventory.ok()) << inventory.error().message;
+  EXPECT_EQ(inventory->agents[0].node_ip, std::nullopt);
+}
+
 TEST(Inventory, MinimalDocumentLoads) {
   const ScopedHome home("/home/tester");
   Result<Inventory> inventory = parse(base_document());
@@ -91,7 +100,8 @@ TEST(Inventory, MinimalDocumentLoads) {
   EXPECT_EQ(inventory->server.user, "root");
   EXPECT_EQ(inventory->server.port, 22);
   EXPECT_EQ(inventory->server.identity, std::nullopt);
-  EXPECT_EQ(inventory->server.node_ip, std::nullopt);
+  // An IP address doubles as the node IP when nodeIP is absent.
+  EXPECT_EQ(inventory->server.node_ip, "10.246.10.50");
   EXPECT_EQ(inventory->server.pointer, "/server");
   ASSERT_EQ(inventory->agents.size(), 2U);
   EXPECT_EQ(inventory->agents[1].name, "agent-02");

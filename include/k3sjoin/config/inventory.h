@@ -17,7 +17,7 @@ inline constexpr int kDefaultSshPort = 22;
 struct HostSpec {
   std::string name;                     // Kubernetes node name (RFC 1123 subdomain)
   std::string address;                  // SSH address: IPv4, IPv6 or DNS name
-  std::optional<std::string> node_ip;   // --node-ip for the agent; absent means k3s picks
+  std::optional<std::string> node_ip;   // --node-ip; defaults to `address` if that is an IP
   std::string user;                     // SSH login user; "root" needs no sudo
   int port = kDefaultSshPort;           // SSH port
   std::optional<std::string> identity;  // private key path, "~/" expanded; absent: agent/defaults

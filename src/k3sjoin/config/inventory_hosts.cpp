@@ -197,6 +197,11 @@ HostSpec Validator::resolve(const RawHost& host) const {
   spec.name = host.name.value_or("");
   spec.address = host.address.value_or("");
   spec.node_ip = host.node_ip;
+  // k3s would otherwise advertise the address of the default-route interface, which on
+  // multi-homed hosts is often not the one the inventory names.
+  if (!spec.node_ip && is_ip_literal(spec.address)) {
+    spec.node_ip = spec.address;
+  }
   spec.user = host.user.value_or(defaults_.user.value_or("root"));
   spec.port = host.port.value_or(defaults_.port.value_or(kDefaultSshPort));
   spec.identity = host.identity ? host.identity : defaults_.identity;
