@@ -295,6 +295,12 @@ TEST(InventorySyntax, MatchesNlohmannPosition) {
   }
 }
 
+TEST(InventorySyntax, NumberTooLargeForDouble) {
+  // nlohmann throws out_of_range, not parse_error, for this; it once ended the process.
+  EXPECT_EQ(error_of_text("{\"apiVersion\": \"k3sjoin/v1\", \"port\": 1e999}"),
+            "inventory.json: invalid JSON: number overflow parsing '1e999'");
+}
+
 TEST(InventorySyntax, EmptyInput) {
   EXPECT_EQ(error_of_text(""),
             "inventory.json:1:1: invalid JSON: syntax error while parsing value - unexpected end "
@@ -680,6 +686,26 @@ TEST(InventoryRules, ExtraArgOwnedFlags) {
             "inventory.json: /agents/0/extraArgs/5: the flag --token-file is set by k3sjoin; "
             "remove it, because k3sjoin reads the token from the server");
   EXPECT_EQ(message.find("hunter2"), std::string::npos);
+}
+
+TEST(InventoryRules, ExtraArgTokenSpellingsRejected) {
+  Json document = base_document();
+  document["agents"][0]["extraArgs"] = {"---token=K10S5", "--TOKEN=K10S6", "-tK10S4",
+                                        "--kubelet-arg=x=K10abc::node:hunter2",
+                                        "K10abc::node:hunter3"};
+  const std::string message = error_of(document);
+  const std::string token_flag =
+      "the flag --token is set by k3sjoin; remove it, because k3sjoin reads the token from the "
+      "server";
+  const std::string token_shape =
+      "the value looks like a join token; remove it, because k3sjoin reads the token from the "
+      "server";
+  EXPECT_EQ(message, "inventory.json: /agents/0/extraArgs/0: " + token_flag + "\n" +
+                         "inventory.json: /agents/0/extraArgs/1: " + token_flag + "\n" +
+                         "inventory.json: /agents/0/extraArgs/2: " + token_flag + "\n" +
+                         "inventory.json: /agents/0/extraArgs/3: " + token_shape + "\n" +
+                         "inventory.json: /agents/0/extraArgs/4: " + token_shape);
+  EXPECT_EQ(message.find("hunter"), std::string::npos);
 }
 
 TEST(InventoryRules, ExtraArgTokenValueNotEchoed) {

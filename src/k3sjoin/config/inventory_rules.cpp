@@ -145,8 +145,20 @@ std::string owned_flag_fix(std::string_view argument) {
   // k3s parses flags with urfave/cli on top of Go's flag package, which accepts one or two
   // dashes and "=value" or a separate value. The flag name remains after both are stripped.
   // The aliases -t, -s and -i are those of `k3s agent --help`.
-  std::string_view name = argument.substr(argument.starts_with("--") ? 2 : 1);
+  // Extra dashes and upper case are stripped too: k3s rejects such spellings, but only after
+  // the value has been written into the unit file and the process's arguments.
+  std::string name{argument.substr(argument.find_first_not_of('-') == std::string_view::npos
+                                       ? argument.size()
+                                       : argument.find_first_not_of('-'))};
   name = name.substr(0, name.find('='));
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // "-tVALUE" is not valid Go flag syntax, but its value is likely a token all the same.
+  if (!argument.starts_with("--") && name.size() > 1 && name.front() == 't' &&
+      name.find("k10") != std::string::npos) {
+    name = "t";
+  }
+
   struct OwnedFlag {
     std::string_view name;
     std::string_view flag;
@@ -174,6 +186,20 @@ std::string owned_flag_fix(std::string_view argument) {
   }
   return {};
 }
+
+// True for text that contains a secure-format join token ("K10<hash>::<credentials>").
+bool looks_like_token(std::string_view argument) {
+  auto prefix = argument.find("K10");
+  if (prefix == std::string_view::npos) {
+    prefix = argument.find("k10");
+  }
+  return prefix != std::string_view::npos &&
+         argument.find("::", prefix) != std::string_view::npos;
+}
+
+constexpr std::string_view kTokenShapedMessage =
+    "the value looks like a join token; remove it, because k3sjoin reads the token from the "
+    "server";
 
 }  // namespace
 
@@ -391,6 +417,45 @@ std::string install_url_problem(std::string_view url) {
   return {};
 }
 
+std::string host_key_problem(std::string_view fingerprint) {
+  // A SHA-256 digest is 32 bytes: 43 base64 characters without padding, as ssh-keygen -l
+  // prints it, or 44 with the "=" that some tools add.
+  constexpr std::string_view kPrefix = "SHA256:";
+  const std::string fix =
+      "; write the fingerprint as ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub prints it "
+      "on the host, such as \"SHA256:" +
+      std::string(43, 'A') + "\"";
+  if (fingerprint.starts_with("MD5:")) {
+    return "is an MD5 fingerprint" + fix;
+  }
+  if (!fingerprint.starts_with(kPrefix)) {
+    return "does not start with \"SHA256:\"" + fix;
+  }
+  std::string_view digest = fingerprint.substr(kPrefix.size());
+  if (digest.ends_with('=')) {
+    digest.remove_suffix(1);
+  }
+  const bool base64 = std::all_of(digest.begin(), digest.end(), [](char c) {
+    return is_lower(c) || is_upper(c) || is_digit(c) || c == '+' || c == '/';
+  });
+  if (!base64 || digest.size() != 43) {
+    return "is not a SHA256 fingerprint: expected 43 base64 characters after \"SHA256:\"" + fix;
+  }
+  return {};
+}
+
+std::string env_name_problem(std::string_view name) {
+  const bool valid =
+      !name.empty() && !is_digit(name.front()) && std::all_of(name.begin(), name.end(), [](char c) {
+        return is_lower(c) || is_upper(c) || is_digit(c) || c == '_';
+      });
+  if (valid) {
+    return {};
+  }
+  return "is not an environment variable name; use letters, digits and \"_\", not starting "
+         "with a digit, such as \"K3SJOIN_BECOME_PASSWORD\"";
+}
+
 bool is_owned_flag(std::string_view argument) {
   return !owned_flag_fix(argument).empty();
 }
@@ -401,11 +466,18 @@ std::string extra_arg_problem(std::string_view argument, bool after_owned_flag) 
       // This is the separate value of a flag such as --token, so it may be a credential.
       return "the value of the flag before it; remove both";
     }
+    if (looks_like_token(argument)) {
+      return std::string(kTokenShapedMessage);
+    }
     return quote(argument) +
            " does not start with \"-\"; write each flag with its value as one string, such as "
            "\"--node-label=zone=a\"";
   }
-  return owned_flag_fix(argument);
+  std::string fix = owned_flag_fix(argument);
+  if (fix.empty() && looks_like_token(argument)) {
+    return std::string(kTokenShapedMessage);
+  }
+  return fix;
 }
 
 }  // namespace detail
