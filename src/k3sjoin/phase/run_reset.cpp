@@ -32,14 +32,22 @@ void fail_step(RunContext& context, report::StepReport& step, Error error) {
   step.duration = context.elapsed();
 }
 
-// Returns false when the node must not be deleted: the host is not an agent of this server.
+// Returns false when the node must not be deleted: the host is not an agent of this server,
+// or it answered but could not be trusted or logged in to.
 bool uninstall_agent(RunContext& context, HostRun& agent, report::StepReport& step) {
   if (!agent.session) {
     Error error = agent.report.error.value_or(Error{ErrorKind::connect, "not connected", ""});
-    error.hint = "k3s stays installed on " + agent.spec->address + "; run " +
-                 std::string(kAgentUninstallPath) + " there once it is reachable";
+    // Only a machine that is gone may lose its node without an uninstall. A changed host
+    // key or a failed login means a host answered, and k3s may still run there.
+    bool unreachable = error.kind == ErrorKind::connect || error.kind == ErrorKind::timeout;
+    if (unreachable) {
+      error.hint = "k3s stays installed on " + agent.spec->address + "; run " +
+                   std::string(kAgentUninstallPath) + " there once it is reachable";
+    } else {
+      error.hint += (error.hint.empty() ? "" : "; ") + std::string("the node was not deleted");
+    }
     fail_step(context, step, error);
-    return true;
+    return unreachable;
   }
   auto inspect = context.command(as_root(agent.spec->user, inspect_agent_script()),
                                  context.options().command_timeout);

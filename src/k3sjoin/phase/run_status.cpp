@@ -168,6 +168,15 @@ report::StatusReport run_status(const config::Inventory& inventory, const RunOpt
         HostRun& host = hosts[index + 1];
         if (host.session) {
           read_agent(context, host, rows[index + 1], facts);
+          return;
+        }
+        // The node list comes from the server, so an agent that cannot be reached still
+        // has a known node state.
+        if (facts.nodes) {
+          report::StatusRow& row = rows[index + 1];
+          const kube::Node* node = kube::find_node(*facts.nodes, row.name);
+          row.node_status = node_status(node);
+          row.node_version = node == nullptr ? "" : node->kubelet_version;
         }
       },
       [] { return interrupted(); });
