@@ -68,9 +68,11 @@ class LabCommandError(Exception):
 class Lab:
     """One running lab; use as a context manager or call up() and down()."""
 
-    def __init__(self, name=None, ready_delay=None):
+    def __init__(self, name=None, ready_delay=None, bastion=False, ipv6=False):
         self.name = name or unique_name()
         self.ready_delay = ready_delay
+        self.bastion = bastion
+        self.ipv6 = ipv6
         self.is_up = False
         self._up_process = None
 
@@ -83,6 +85,10 @@ class Lab:
         command = [LAB_PROGRAM, "up", "--name", self.name]
         if self.ready_delay is not None:
             command += ["--ready-delay", str(self.ready_delay)]
+        if self.bastion:
+            command.append("--bastion")
+        if self.ipv6:
+            command.append("--ipv6")
         self._up_process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
@@ -179,10 +185,12 @@ class Lab:
         return self.exec("operator", ["ssh", "-o", "BatchMode=yes", f"{user}@{host}",
                                       remote_command], timeout=timeout)
 
-    def fault(self, host, kind, *args):
-        """Apply a fault (docs/lab.md lists the kinds); raise LabCommandError on failure."""
+    def fault(self, host, kind, *args, input=None):
+        """Apply a fault (docs/lab.md lists the kinds); raise LabCommandError on failure.
+
+        input goes to the fault's stdin, for faults that read a secret there."""
         rc, out, err = self._lab(["fault", "--name", self.name, host, kind]
-                                 + [str(arg) for arg in args])
+                                 + [str(arg) for arg in args], input=input)
         if rc != 0:
             raise LabCommandError(f"lab fault {host} {kind} failed: {err}")
         return out
@@ -212,10 +220,13 @@ class Lab:
 class LabTestCase(unittest.TestCase):
     """A TestCase whose class shares one lab, brought up in setUpClass.
 
-    Set ready_delay in a subclass to change K3S_SIM_READY_DELAY.
+    Set ready_delay in a subclass to change K3S_SIM_READY_DELAY, and bastion or ipv6 to
+    bring the lab up with `--bastion` or `--ipv6`.
     """
 
     ready_delay = None
+    bastion = False
+    ipv6 = False
     lab = None
 
     @classmethod
@@ -223,7 +234,7 @@ class LabTestCase(unittest.TestCase):
         super().setUpClass()
         if os.geteuid() != 0:
             raise unittest.SkipTest("the lab needs root")
-        cls.lab = Lab(ready_delay=cls.ready_delay)
+        cls.lab = Lab(ready_delay=cls.ready_delay, bastion=cls.bastion, ipv6=cls.ipv6)
         cls.addClassCleanup(cls.lab.down)
         cls.lab.up()
 

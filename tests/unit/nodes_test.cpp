@@ -202,5 +202,13 @@ TEST(ParseNodeList, InvalidJson) {
       0U);
 }
 
+TEST(ParseNodeList, NumberTooLargeForDouble) {
+  // nlohmann throws out_of_range, not parse_error, for this; it once ended the process.
+  EXPECT_EQ(
+      error_of(R"({"kind": "List", "items": [], "x": 1e999})")
+          .rfind("kubectl get nodes returned unexpected JSON: the output is not valid JSON (", 0),
+      0U);
+}
+
 }  // namespace
 }  // namespace k3sjoin::kube

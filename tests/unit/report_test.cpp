@@ -16,15 +16,15 @@ RunReport sample_report() {
   report.log_file = "/root/.local/state/k3sjoin/k3sjoin.log";
   HostReport server{"k3s-server-01", "10.246.10.50", "server", Outcome::ready,
                     "v1.31.4+k3s1", "serving", std::nullopt, false,
-                    std::chrono::milliseconds(800)};
+                    std::chrono::milliseconds(800), std::nullopt};
   HostReport joined{"agent-01", "10.246.10.51", "agent", Outcome::joined,
                     "v1.31.4+k3s1", "joined; node Ready at v1.31.4+k3s1", std::nullopt, true,
-                    std::chrono::milliseconds(9100)};
+                    std::chrono::milliseconds(9100), std::nullopt};
   HostReport failed{"agent-02", "10.246.10.52", "agent", Outcome::failed, "",
                     "connect failed: connection refused",
                     Error{ErrorKind::connect, "connect failed: connection refused",
                           "check that sshd runs on 10.246.10.52:22"},
-                    false, std::chrono::milliseconds(100)};
+                    false, std::chrono::milliseconds(100), std::nullopt};
   report.hosts = {server, joined, failed};
   return report;
 }
@@ -63,6 +63,40 @@ TEST(ReportTest, JsonHasSchemaFields) {
   EXPECT_EQ(json["hosts"][2]["error"]["fix"], "check that sshd runs on 10.246.10.52:22");
   EXPECT_TRUE(json["hosts"][2]["nodeVersion"].is_null());
   EXPECT_DOUBLE_EQ(json["durationSeconds"].get<double>(), 12.345);
+}
+
+RunReport diagnosed_report() {
+  RunReport report = sample_report();
+  report.hosts[2].diagnosis =
+      Diagnosis{"node-password-rejected", "the server rejected the node password",
+                "run k3sjoin join inventory.json --node agent-02 --replace", {"line one"}};
+  return report;
+}
+
+TEST(ReportTest, DiagnosisIsOneCauseAndFixLine) {
+  std::ostringstream out;
+  print_text(diagnosed_report(), out, false);
+  std::string text = out.str();
+  EXPECT_NE(text.find("  cause: the server rejected the node password; fix: run k3sjoin join "
+                      "inventory.json --node agent-02 --replace\n"),
+            std::string::npos)
+      << text;
+  // The diagnosis line replaces the plain fix line.
+  EXPECT_EQ(text.find("fix: check that sshd"), std::string::npos) << text;
+}
+
+TEST(ReportTest, DiagnosisInJson) {
+  nlohmann::json json = to_json(diagnosed_report());
+  EXPECT_TRUE(json["hosts"][1]["diagnosis"].is_null());
+  const auto& diagnosis = json["hosts"][2]["diagnosis"];
+  EXPECT_EQ(diagnosis["code"], "node-password-rejected");
+  EXPECT_EQ(diagnosis["cause"], "the server rejected the node password");
+  EXPECT_EQ(diagnosis["fix"], "run k3sjoin join inventory.json --node agent-02 --replace");
+  EXPECT_EQ(diagnosis["lines"], nlohmann::json::array({"line one"}));
+}
+
+TEST(ReportTest, InstallStartedOutcome) {
+  EXPECT_STREQ(to_string(Outcome::install_started), "install-started");
 }
 
 TEST(FormatDurationTest, SecondsAndMinutes) {

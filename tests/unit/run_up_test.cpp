@@ -69,6 +69,7 @@ class RunUpTest : public ::testing::Test {
     remotes_["agent-02"] = std::make_shared<FakeRemote>("10.246.10.52:22");
     options_.timeout = std::chrono::seconds(20);
     options_.poll_interval = std::chrono::seconds(1);
+    options_.preflight = false;  // preflight_gate_test.cpp covers up with preflight
 
     server().on("k3s --version", 0, std::string("k3s version ") + kVersion + " (abc)\n");
     server().on("agent-token", 0, std::string(kToken) + "\n");
@@ -167,8 +168,10 @@ TEST_F(RunUpTest, AlreadyJoinedAgentIsNotChanged) {
     remotes_[name] = std::make_shared<FakeRemote>();
     remotes_[name]->on("is-active", 0,
                        "active=yes\nurl=https://10.246.10.50:6443\nversion=k3s version "
-                       "v1.31.4+k3s1 (abc)\nserver=no\n");
+                       "v1.31.4+k3s1 (abc)\nserver=no\npassword=yes\n");
   }
+  // No node-password secrets: k3s then accepts the agents' passwords, so the nodes are theirs.
+  server().on("node-password.k3s", 0, "");
   report::RunReport report = run();
   EXPECT_EQ(report.hosts[1].outcome, report::Outcome::already_joined);
   EXPECT_EQ(report.hosts[2].outcome, report::Outcome::already_joined);

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -64,6 +68,55 @@ TEST(Secret, ClearEmpties) {
   EXPECT_EQ(secret.view(), "");
   secret.clear();
   EXPECT_TRUE(secret.empty());
+}
+
+// Returns the VmFlags line of the /proc/self/smaps mapping that contains `address`, or an
+// empty string when no mapping does.
+std::string vm_flags_of(const void* address) {
+  const auto target = reinterpret_cast<std::uintptr_t>(address);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    unsigned long long start = 0;
+    unsigned long long end = 0;
+    // A mapping header starts with "start-end " in hex; attribute lines start with a name.
+    if (std::sscanf(line.c_str(), "%llx-%llx ", &start, &end) == 2 &&
+        line.find('-') < line.find(' ')) {
+      inside = target >= start && target < end;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return {};
+}
+
+bool has_flag(const std::string& flags, const std::string& flag) {
+  std::istringstream words(flags);
+  std::string word;
+  while (words >> word) {
+    if (word == flag) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST(Secret, PagesAreExcludedFromCoreDumps) {
+  const Secret secret("hunter2");
+  const std::string flags = vm_flags_of(secret.view().data());
+  ASSERT_FALSE(flags.empty()) << "no mapping in /proc/self/smaps holds the secret";
+  // "dd" is MADV_DONTDUMP. "lo" (mlock) depends on RLIMIT_MEMLOCK, so it is not required.
+  EXPECT_TRUE(has_flag(flags, "dd")) << flags;
+}
+
+TEST(Secret, PagesAreLockedWhenTheLimitAllows) {
+  const Secret secret("hunter2");
+  const std::string flags = vm_flags_of(secret.view().data());
+  if (!has_flag(flags, "lo")) {
+    GTEST_SKIP() << "mlock was refused (RLIMIT_MEMLOCK); flags: " << flags;
+  }
+  SUCCEED();
 }
 
 TEST(Wipe, EmptiesString) {

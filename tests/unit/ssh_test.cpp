@@ -106,8 +106,12 @@ TEST(KnownHostsFile, FindsLinesOfHost) {
   EXPECT_EQ(entries[0].key_type, "ssh-ed25519");
   EXPECT_EQ(entries[1].line, 6);
   EXPECT_EQ(entries[1].key_type, "ecdsa-sha2-nistp256");
-  EXPECT_EQ(describe_entries(entries),
-            file.string() + ":4 (ssh-ed25519), " + file.string() + ":6 (ecdsa-sha2-nistp256)");
+  // "AAAA" is the base64 of three zero bytes, whose SHA-256 this is.
+  const std::string fingerprint = "SHA256:cJ6AyISHokEeHuTfufIqhhSS0gxHZRUMDHlKvXD4FHw";
+  EXPECT_EQ(entries[0].fingerprint, fingerprint);
+  EXPECT_EQ(describe_entries(entries), fingerprint + " (ssh-ed25519) at " + file.string() + ":4, " +
+                                           fingerprint + " (ecdsa-sha2-nistp256) at " +
+                                           file.string() + ":6");
 }
 
 TEST(KnownHostsFile, MissingFileHasNoEntries) {

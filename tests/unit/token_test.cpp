@@ -36,6 +36,32 @@ TEST(ParseToken, BootstrapToken) {
   EXPECT_EQ(token->text().view(), text);
 }
 
+TEST(ParseToken, SecretPartOfPasswordTokenIsThePassword) {
+  Result<JoinToken> token = parse_token(kServerToken);
+  ASSERT_TRUE(token.ok()) << token.error().message;
+  EXPECT_EQ(token->secret_part(), kPassword);
+  EXPECT_EQ(token->bootstrap_id(), "");
+}
+
+TEST(ParseToken, SecretPartOfBootstrapTokenIsTheSecret) {
+  Result<JoinToken> token = parse_token("K10" + kHash + "::abcdef.0123456789abcdef\n");
+  ASSERT_TRUE(token.ok()) << token.error().message;
+  EXPECT_EQ(token->secret_part(), "0123456789abcdef");
+  EXPECT_EQ(token->bootstrap_id(), "abcdef");
+}
+
+TEST(ParseToken, SecretPartKeepsColonsInPassword) {
+  Result<JoinToken> token = parse_token("K10" + kHash + "::node:pass:word");
+  ASSERT_TRUE(token.ok()) << token.error().message;
+  EXPECT_EQ(token->secret_part(), "pass:word");
+}
+
+TEST(ParseToken, EmptyTokenHasNoSecretPart) {
+  const JoinToken token;
+  EXPECT_EQ(token.secret_part(), "");
+  EXPECT_EQ(token.bootstrap_id(), "");
+}
+
 TEST(ParseToken, TrimsWhiteSpaceAndNewline) {
   Result<JoinToken> token = parse_token("  \t" + kServerToken + "\r\n\n");
   ASSERT_TRUE(token.ok()) << token.error().message;

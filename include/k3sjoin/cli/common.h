@@ -1,12 +1,15 @@
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "k3sjoin/config/inventory.h"
 #include "k3sjoin/phase/run_context.h"
 #include "k3sjoin/report/report.h"
 #include "k3sjoin/ssh/remote.h"
+#include "k3sjoin/ssh/ssh_config.h"
 
 namespace k3sjoin::cli {
 
@@ -20,6 +23,11 @@ struct GlobalOptions {
   std::string host_key_policy = "strict";   // "strict" or "accept-new"
   std::string connect_timeout_text = "10s";  // as given on the command line
   std::chrono::seconds connect_timeout{10};
+  std::string ssh_config;        // --ssh-config; empty: ~/.ssh/config and /etc/ssh/ssh_config
+  bool ask_become_pass = false;  // --ask-become-pass
+  // Whether the option was given; if not, the SSH client configuration may set the value.
+  bool host_key_policy_set = false;
+  bool connect_timeout_set = false;
 };
 
 // Sets up logging from the global options; returns the log file path, or an error message.
@@ -28,8 +36,28 @@ Result<std::string> setup_logging(const GlobalOptions& options);
 // True when stdout/stderr colour should be used: a terminal, NO_COLOR unset, no --no-color.
 bool use_color(const GlobalOptions& options, int fd);
 
-// A connector that opens real SSH sessions with the global options.
-phase::Connector make_ssh_connector(const GlobalOptions& options);
+// Adds --ssh-config and --ask-become-pass, which every command that logs in to hosts uses.
+void add_ssh_access_options(CLI::App& app, GlobalOptions& options);
+
+// Marks the options given on the command line (after app.parse()), so that values from the
+// SSH client configuration apply only where the command line is silent.
+void record_explicit_options(const CLI::App& app, GlobalOptions& options);
+
+// The options for connecting to `spec`: the inventory's values, then the SSH client
+// configuration `config` (looked up by the host's address), then the built-in defaults;
+// the command line's --known-hosts, --host-key-policy and --connect-timeout win over the
+// configuration. ProxyJump hosts are resolved through their own configuration.
+Result<ssh::ConnectOptions> resolve_connect_options(const GlobalOptions& options,
+                                                    const ssh::SshConfig& config,
+                                                    const config::HostSpec& spec);
+
+// Prepares SSH access for a command that logs in to the inventory's hosts, once, after
+// the inventory is loaded: reads the SSH client configuration, sets each host's final user,
+// port and connect address in `inventory`, and reads the become passwords (prompting once
+// with --ask-become-pass). Returns a connector that opens sessions with all of it, or prints
+// the error to stderr and returns nullopt (exit with kExitUsage then).
+std::optional<phase::Connector> make_ssh_connector(const GlobalOptions& options,
+                                                   config::Inventory& inventory);
 
 // Loads the inventory and prints its error to stderr; nullopt on error.
 std::optional<config::Inventory> load_inventory_or_report(const std::string& path);

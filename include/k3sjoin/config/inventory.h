@@ -23,6 +23,13 @@ struct HostSpec {
   std::optional<std::string> identity;  // private key path, "~/" expanded; absent: agent/defaults
   std::vector<std::string> extra_args;  // extra `k3s agent` arguments (agents only)
   std::string pointer;                  // JSON pointer of the host object, e.g. "/agents/1"
+  // Whether the inventory (the host or "defaults") set user and port. Only values it left
+  // unset may come from the SSH client configuration.
+  bool user_set = false;
+  bool port_set = false;
+  std::optional<std::string> host_key;  // pinned "SHA256:..." fingerprint of the SSH host key
+  // Environment variable that holds the sudo password for `user`; absent: sudo without one.
+  std::optional<std::string> become_password_env;
 };
 
 // The parsed and validated inventory (format v1, see docs/inventory.md).

@@ -25,6 +25,15 @@ class JoinToken {
   const std::string& username() const { return username_; }  // "server", "node"; empty if bootstrap
   bool bootstrap() const { return bootstrap_; }
 
+  // The part that authenticates: the password of <user>:<password>, or the secret of a
+  // bootstrap token <id>.<secret>. The view points into text() and is empty for an empty
+  // token. Log redaction must match it too, because remote tools may print it alone.
+  std::string_view secret_part() const;
+
+  // The <id> of a bootstrap token, which `k3s token delete` takes; empty for other tokens.
+  // The id is not secret: k3s prints it in `k3s token list`.
+  std::string_view bootstrap_id() const;
+
  private:
   Secret text_;
   std::string ca_hash_;

@@ -15,8 +15,10 @@ struct LogOptions {
 
 // Installs the default spdlog logger: stderr at the level from `verbosity` and, when
 // `log_file` is set, a file that always records debug. The file is created with mode 0600
-// (an existing file is truncated and its mode set to 0600). Every sink passes through the
-// redaction filter below. Returns an error message when the log file cannot be opened.
+// (an existing file is truncated and its mode set to 0600). A symbolic link, a FIFO or
+// another non-regular file, or a file owned by another user at that path is an error.
+// Every sink passes through the redaction filter below. Returns an error message when the
+// log file cannot be opened.
 std::optional<std::string> setup(const LogOptions& options);
 
 // Default log file: $XDG_STATE_HOME/k3sjoin/k3sjoin.log, or ~/.local/state/k3sjoin/k3sjoin.log.
@@ -26,6 +28,9 @@ std::filesystem::path default_log_file();
 // "<redacted>" before it reaches a sink. The view must stay valid until forget_secret().
 // This is a second line of defence; code must not pass secrets to the logger at all.
 void register_secret(std::string_view secret);
+
+// Removes from the filter every registered view that lies within the bytes of `secret`, so
+// a password registered from inside a token is removed with the token.
 void forget_secret(std::string_view secret);
 
 // Flushes all sinks; called before exit.

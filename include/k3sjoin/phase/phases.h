@@ -22,4 +22,13 @@ void join_agents(RunContext& context);
 report::RunReport run_up(const config::Inventory& inventory, const RunOptions& options,
                          const Connector& connector);
 
+// Runs the preflight checks (unless RunOptions::preflight is off) and marks the agents
+// whose checks failed, so join_agents() leaves them unchanged.
+void run_preflight_gate(RunContext& context);
+
+// Ends a run: gives agents that no phase reached an outcome (untouched, install-started
+// after an interrupt, or failed when the server step failed), builds the report for
+// `command` with the token redacted from every text, and forgets the token.
+report::RunReport finish_run(RunContext& context, bool server_ok, std::string command);
+
 }  // namespace k3sjoin::phase

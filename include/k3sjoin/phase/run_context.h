@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,19 @@ struct RunOptions {
   std::chrono::seconds poll_interval{2};              // between readiness polls
   std::chrono::seconds command_timeout{30};           // default for one remote command
   std::chrono::seconds install_timeout{240};          // for the install step of one agent
+  // When set, agents join with a bootstrap token of this TTL that the run creates on the
+  // server and deletes at its end, instead of the server's long-lived agent token.
+  std::optional<std::chrono::seconds> bootstrap_token_ttl;
+  bool preflight = true;         // `up` runs the preflight checks before changing any host
+  bool strict_preflight = false;  // preflight warnings block an agent like failures
+  std::string host_key_policy = "strict";  // as given on the command line, for preflight
+  // Reinstall agents that are joined to this server at another k3s version.
+  bool allow_version_change = false;
+  // Delete a node of the same name that belongs to another machine or node password
+  // before joining (join --replace), after `confirm` returned true.
+  bool replace_node = false;
+  // Asks the operator a yes/no question; returns false to decline. Unset: always declines.
+  std::function<bool(const std::string& question)> confirm;
 };
 
 // Opens an authenticated session to a host; replaced by a fake in unit tests.
@@ -39,6 +53,7 @@ struct HostRun {
   std::shared_ptr<ssh::RemoteSession> session;
   report::HostReport report;
   std::string label;  // "address:port" for log prefixes
+  std::int64_t install_clock = 0;  // host clock (Unix seconds) just before the install
 
   bool failed() const { return report.outcome == report::Outcome::failed; }
 };
@@ -76,7 +91,12 @@ class RunContext {
   std::string target_version;  // version agents get: inventory k3s.version or server_version
   std::string server_url;      // K3S_URL for the agents
   config::JoinToken token;
+  // Id of the bootstrap token this run created; empty when there is none or it was deleted.
+  std::string bootstrap_token_id;
   std::vector<kube::Node> nodes_at_start;
+  // Random hex that names this run's temporary directories on the hosts, so an interrupted
+  // install can be found and stopped without touching another run's.
+  std::string run_id;
 
  private:
   const config::Inventory& inventory_;

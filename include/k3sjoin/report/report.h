@@ -18,10 +18,19 @@ enum class Outcome {
   ready,           // the server, reachable and serving
   failed,          // a step failed; `error` says which and why
   untouched,       // nothing was changed on the host because the run stopped first
+  install_started, // the run was interrupted after it began to install; not known to be joined
   unknown,         // the host's state could not be read (for example the server was lost)
 };
 
 const char* to_string(Outcome outcome);
+
+// Why an agent did not join, read from its k3s-agent journal and its node's conditions.
+struct Diagnosis {
+  std::string code;                // stable id, e.g. "node-password-rejected"; docs/output.md
+  std::string cause;               // one sentence naming what failed
+  std::string fix;                 // one sentence: what to run or change
+  std::vector<std::string> lines;  // journal lines behind the cause, token redacted
+};
 
 struct HostReport {
   std::string name;
@@ -33,10 +42,11 @@ struct HostReport {
   std::optional<Error> error;            // set when outcome is failed or unknown
   bool changed = false;                  // true when this run changed the host
   std::chrono::milliseconds duration{0};
+  std::optional<Diagnosis> diagnosis;    // set for agents that failed to join, when read
 };
 
 struct RunReport {
-  std::string command;  // "up"
+  std::string command;  // "up" or "join"
   std::string inventory;
   std::string server_version;
   bool interrupted = false;
@@ -47,8 +57,9 @@ struct RunReport {
   bool all_ok() const;
 };
 
-// Writes one line per host with its outcome, node version, duration and detail; failed
-// hosts get a second line with the fix.
+// Writes one line per host with its outcome, node version, duration and detail; a host
+// with a diagnosis gets a second line with its cause and fix, other failed hosts one with
+// the fix.
 void print_text(const RunReport& report, std::ostream& out, bool color);
 
 // The JSON document described in docs/output.md.

@@ -31,8 +31,9 @@ bool known_hosts_field_matches(std::string_view field, std::string_view name);
 // A known_hosts line that lists a host.
 struct KnownHostsEntry {
   std::filesystem::path file;
-  int line = 0;          // 1-based
-  std::string key_type;  // "ssh-ed25519"
+  int line = 0;             // 1-based
+  std::string key_type;     // "ssh-ed25519"
+  std::string fingerprint;  // "SHA256:..." of the key; empty when the key is not valid base64
 };
 
 // Lists the lines of a known_hosts file that name `name`, skipping comments and
@@ -40,7 +41,7 @@ struct KnownHostsEntry {
 std::vector<KnownHostsEntry> find_known_hosts_entries(const std::filesystem::path& file,
                                                       std::string_view name);
 
-// Formats entries as "FILE:LINE (TYPE)", joined by ", ".
+// Formats entries as "FINGERPRINT (TYPE) at FILE:LINE", joined by ", ".
 std::string describe_entries(const std::vector<KnownHostsEntry>& entries);
 
 }  // namespace k3sjoin::ssh

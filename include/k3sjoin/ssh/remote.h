@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "k3sjoin/util/result.h"
 
@@ -17,6 +18,9 @@ struct Command {
   std::string line;
   std::string_view input;
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  // When true, run() ends the command once k3sjoin::interrupted() is set. Cleanup steps
+  // that must still run after Ctrl-C set it to false and rely on `timeout` alone.
+  bool interruptible = true;
 };
 
 struct CommandResult {
@@ -32,8 +36,10 @@ class RemoteSession {
  public:
   virtual ~RemoteSession() = default;
 
-  // Runs a command. Errors: `timeout` when the command outlived its timeout (the channel
-  // is closed), `connect` when the connection broke. A non-zero exit status is not an error.
+  // Runs a command. Errors: `timeout` when the command outlived its timeout, `interrupted`
+  // when the run was interrupted while an interruptible command ran (in both cases the
+  // command is sent SIGTERM and its channel is closed, within about 50 ms), `connect` when
+  // the connection broke. A non-zero exit status is not an error.
   virtual Result<CommandResult> run(const Command& command) = 0;
 
   // "address:port" as used in log prefixes; IPv6 addresses in brackets.
@@ -46,20 +52,31 @@ enum class HostKeyPolicy {
   accept_new,  // unknown keys are recorded in known_hosts, changed keys fail
 };
 
+// How to reach and log in to one host. The CLI fills it from the inventory, the SSH client
+// configuration and the command line (see docs/ssh.md for the precedence).
 struct ConnectOptions {
-  std::string address;
+  std::string address;  // what to connect to: IPv4, IPv6 (no brackets) or DNS name
   int port = 22;
   std::string user;
-  std::optional<std::string> identity;  // private key file; ssh-agent and default keys otherwise
-  std::string known_hosts;              // path to known_hosts; empty: ~/.ssh/known_hosts
+  std::optional<std::string> identity;      // private key file from the inventory, tried first
+  std::vector<std::string> identity_files;  // more key files (IdentityFile), in order
+  // Offer only the identity files: no ssh-agent keys and no default key names.
+  bool identities_only = false;
+  std::string known_hosts;  // known_hosts file that accept_new writes to; empty: ~/.ssh/known_hosts
+  std::vector<std::string> other_known_hosts;  // further files checked, never written
   HostKeyPolicy host_key_policy = HostKeyPolicy::strict;
   std::optional<std::string> pinned_fingerprint;  // "SHA256:..." that the host key must match
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+  // ProxyJump hops in connection order, each with its own options (its `jumps` are unused).
+  // The host key of each hop is checked under the hop's own address.
+  std::vector<ConnectOptions> jumps;
 };
 
-// Connects, verifies the host key and authenticates (ssh-agent, then the identity file or
-// the default keys). Errors: connect, host_key (message has the fingerprint and the fix),
-// auth, timeout.
+// Connects (through the jump hosts, if any), verifies the host key and authenticates with
+// ssh-agent, then the identity files, or the default keys when there are none. An
+// encrypted key asks for its passphrase on the terminal when stdin is one. Errors: connect,
+// host_key (message has the fingerprints and the fix), auth, timeout; an error at a jump
+// host names that hop.
 Result<std::unique_ptr<RemoteSession>> connect(const ConnectOptions& options);
 
 // Formats "address:port", with brackets around IPv6 addresses.

@@ -42,6 +42,7 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
                  "Timeout for TCP connect and SSH handshake, per host")
       ->check(kDurationValidator)
       ->capture_default_str();
+  add_ssh_access_options(app, options);
 }
 
 }  // namespace
@@ -57,6 +58,10 @@ int run(int argc, char** argv) {
   add_global_options(app, global);
   CommandAction action;
   add_up_command(app, global, action);
+  add_preflight_command(app, global, action);
+  add_join_command(app, global, action);
+  add_status_command(app, global, action);
+  add_reset_command(app, global, action);
 
   try {
     app.parse(argc, argv);
@@ -65,6 +70,7 @@ int run(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   global.connect_timeout = *parse_duration(global.connect_timeout_text);
+  record_explicit_options(app, global);
   return action ? action() : kExitUsage;
 }
 

@@ -35,23 +35,6 @@ bool use_color(const GlobalOptions& options, int fd) {
   return ::isatty(fd) == 1;
 }
 
-phase::Connector make_ssh_connector(const GlobalOptions& options) {
-  return [options](const config::HostSpec& host)
-             -> Result<std::unique_ptr<ssh::RemoteSession>> {
-    ssh::ConnectOptions connect;
-    connect.address = host.address;
-    connect.port = host.port;
-    connect.user = host.user;
-    connect.identity = host.identity;
-    connect.known_hosts = options.known_hosts;
-    connect.host_key_policy = options.host_key_policy == "accept-new"
-                                  ? ssh::HostKeyPolicy::accept_new
-                                  : ssh::HostKeyPolicy::strict;
-    connect.connect_timeout = options.connect_timeout;
-    return ssh::connect(connect);
-  };
-}
-
 std::optional<config::Inventory> load_inventory_or_report(const std::string& path) {
   auto inventory = config::load_inventory(path);
   if (!inventory) {

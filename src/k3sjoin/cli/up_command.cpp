@@ -17,6 +17,10 @@ struct UpArguments {
   std::string timeout = "5m";
   std::string install_timeout = "4m";
   std::string poll_interval = "2s";
+  bool skip_preflight = false;
+  bool strict = false;
+  bool allow_version_change = false;
+  std::string bootstrap_token_ttl;  // empty: join with the server's agent token
 };
 
 int run_up_command(const GlobalOptions& global, const UpArguments& arguments) {
@@ -29,14 +33,32 @@ int run_up_command(const GlobalOptions& global, const UpArguments& arguments) {
     std::cerr << "error: " << log_file.error().message << '\n';
     return kExitUsage;
   }
+  auto connector = make_ssh_connector(global, *inventory);
+  if (!connector) {
+    return kExitUsage;
+  }
   phase::RunOptions options;
   options.parallel = arguments.parallel;
   options.timeout = *parse_duration(arguments.timeout);
   options.install_timeout = *parse_duration(arguments.install_timeout);
   options.poll_interval = *parse_duration(arguments.poll_interval);
+  options.preflight = !arguments.skip_preflight;
+  options.strict_preflight = arguments.strict;
+  options.host_key_policy = global.host_key_policy;
+  options.allow_version_change = arguments.allow_version_change;
+  if (!arguments.bootstrap_token_ttl.empty()) {
+    options.bootstrap_token_ttl = *parse_duration(arguments.bootstrap_token_ttl);
+    if (*options.bootstrap_token_ttl < options.timeout) {
+      // An agent's first start needs the token; one installed after it expired cannot join.
+      spdlog::warn(
+          "--bootstrap-token-ttl {}s is shorter than --timeout {}s: agents installed "
+          "after the token expires cannot join",
+          options.bootstrap_token_ttl->count(), options.timeout.count());
+    }
+  }
   spdlog::info("joining {} agents to {} ({}), deadline {}s", inventory->agents.size(),
                inventory->server.name, inventory->server.address, options.timeout.count());
-  report::RunReport report = phase::run_up(*inventory, options, make_ssh_connector(global));
+  report::RunReport report = phase::run_up(*inventory, options, *connector);
   report.log_file = *log_file;
   return emit_report(report, global);
 }
@@ -65,6 +87,26 @@ void add_up_command(CLI::App& app, const GlobalOptions& global, CommandAction& a
                       "Time between readiness checks on the server")
       ->check(kDurationValidator)
       ->capture_default_str();
+  command->add_option("--bootstrap-token-ttl", arguments->bootstrap_token_ttl,
+                      "Join agents with a bootstrap token that expires after this time, "
+                      "created on the server for this run and deleted when it ends, instead of "
+                      "the server's long-lived agent token (needs `k3s token create` on the "
+                      "server)")
+      ->check(kDurationValidator)
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            auto ttl = parse_duration(text);
+            return !ttl || *ttl > std::chrono::seconds(0)
+                       ? std::string()
+                       : "a TTL of 0 would make the token never expire; give a duration";
+          },
+          ""));
+  command->add_flag("--allow-version-change", arguments->allow_version_change,
+                    "Reinstall agents that are joined at another k3s version than the target");
+  command->add_flag("--skip-preflight", arguments->skip_preflight,
+                    "Join without running the preflight checks first");
+  command->add_flag("--strict", arguments->strict,
+                    "Treat preflight warnings as failures: such agents are not changed");
   command->callback([&global, &action, arguments] {
     action = [&global, arguments] { return run_up_command(global, *arguments); };
   });

@@ -48,6 +48,10 @@ RawHost Validator::read_host(const Json& value, const std::string& pointer, Host
         fail(pointer,
              "unknown key \"extraArgs\"; extraArgs applies to agents only, because "
              "k3sjoin does not reconfigure the server");
+      } else if (key == "hostKey") {
+        fail(pointer,
+             "unknown key \"hostKey\"; a host key fingerprint belongs to one host, so set "
+             "hostKey on each host instead of in defaults");
       } else {
         unknown_key(pointer, key, known);
       }
@@ -67,6 +71,10 @@ RawHost Validator::read_host(const Json& value, const std::string& pointer, Host
     }
     if (key == "extraArgs") {
       read_extra_args(field, field_pointer, host);
+      continue;
+    }
+    if (key == "become") {
+      read_become(field, field_pointer, host);
       continue;
     }
     std::optional<std::string> text = read_string(field, field_pointer);
@@ -102,6 +110,11 @@ RawHost Validator::read_host(const Json& value, const std::string& pointer, Host
       }
     } else if (key == "identity") {
       host.identity = expand_identity(*text, field_pointer);
+    } else if (key == "hostKey") {
+      problem = host_key_problem(*text);
+      if (problem.empty()) {
+        host.host_key = text;
+      }
     }
     if (!problem.empty()) {
       fail(field_pointer, quote(*text) + " " + problem);
@@ -149,6 +162,29 @@ void Validator::read_extra_args(const Json& value, const std::string& pointer, R
   }
   if (valid) {
     host.extra_args = std::move(arguments);
+  }
+}
+
+void Validator::read_become(const Json& value, const std::string& pointer, RawHost& host) {
+  if (!value.is_object()) {
+    fail_type(pointer, value, "an object with \"passwordEnv\"");
+    return;
+  }
+  for (const auto& [key, field] : value.items()) {
+    const std::string field_pointer = child(pointer, key);
+    if (key != "passwordEnv") {
+      unknown_key(pointer, key, kBecomeKeys);
+      continue;
+    }
+    std::optional<std::string> name = read_string(field, field_pointer);
+    if (!name) {
+      continue;
+    }
+    if (const std::string problem = env_name_problem(*name); !problem.empty()) {
+      fail(field_pointer, quote(*name) + " " + problem);
+    } else {
+      host.become_password_env = name;
+    }
   }
 }
 
@@ -204,6 +240,11 @@ HostSpec Validator::resolve(const RawHost& host) const {
   }
   spec.user = host.user.value_or(defaults_.user.value_or("root"));
   spec.port = host.port.value_or(defaults_.port.value_or(kDefaultSshPort));
+  spec.user_set = host.user || defaults_.user;
+  spec.port_set = host.port || defaults_.port;
+  spec.host_key = host.host_key;
+  spec.become_password_env =
+      host.become_password_env ? host.become_password_env : defaults_.become_password_env;
   spec.identity = host.identity ? host.identity : defaults_.identity;
   // A host's extraArgs replace the defaults instead of extending them, like every other key.
   spec.extra_args =

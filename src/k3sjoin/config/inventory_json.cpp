@@ -135,6 +135,15 @@ Result<ParsedJson> parse_json(std::string_view text, const std::string& origin) 
                  origin + ":" + std::to_string(line) + ":" + std::to_string(column) +
                      ": invalid JSON: " + parse_error_detail(error.what()),
                  ""};
+  } catch (const Json::exception& error) {
+    // The parser also throws out_of_range for a number too large for a double, such as
+    // 1e999; that exception carries no byte offset.
+    const std::string what = error.what();
+    const std::size_t prefix_end = what.find("] ");
+    return Error{ErrorKind::config,
+                 origin + ": invalid JSON: " +
+                     (prefix_end == std::string::npos ? what : what.substr(prefix_end + 2)),
+                 ""};
   }
   parsed.duplicates = finder.duplicates();
   return parsed;

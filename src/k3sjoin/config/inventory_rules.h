@@ -49,6 +49,8 @@ std::string address_problem(std::string_view address);
 std::string login_name_problem(std::string_view user);
 std::string version_problem(std::string_view version);
 std::string install_url_problem(std::string_view url);
+std::string host_key_problem(std::string_view fingerprint);
+std::string env_name_problem(std::string_view name);
 
 // Checks one extraArgs element and returns the whole message text, subject included. Flags
 // that k3sjoin sets itself (--token, --server, --node-name, --node-ip and their aliases) are

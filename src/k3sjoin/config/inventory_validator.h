@@ -21,12 +21,13 @@ inline constexpr std::string_view kApiVersion = "k3sjoin/v1";
 inline constexpr std::array<std::string_view, 5> kTopKeys = {"apiVersion", "k3s", "defaults",
                                                              "server", "agents"};
 inline constexpr std::array<std::string_view, 2> kK3sKeys = {"version", "installScriptURL"};
-inline constexpr std::array<std::string_view, 4> kDefaultsKeys = {"user", "port", "identity",
-                                                                  "extraArgs"};
-inline constexpr std::array<std::string_view, 6> kServerKeys = {"name", "address", "nodeIP",
-                                                                "user", "port",    "identity"};
-inline constexpr std::array<std::string_view, 7> kAgentKeys = {
-    "name", "address", "nodeIP", "user", "port", "identity", "extraArgs"};
+inline constexpr std::array<std::string_view, 5> kDefaultsKeys = {"user", "port", "identity",
+                                                                  "extraArgs", "become"};
+inline constexpr std::array<std::string_view, 8> kServerKeys = {
+    "name", "address", "nodeIP", "user", "port", "identity", "hostKey", "become"};
+inline constexpr std::array<std::string_view, 9> kAgentKeys = {
+    "name", "address", "nodeIP", "user", "port", "identity", "extraArgs", "hostKey", "become"};
+inline constexpr std::array<std::string_view, 1> kBecomeKeys = {"passwordEnv"};
 
 enum class HostKind { defaults, server, agent };
 
@@ -40,6 +41,8 @@ struct RawHost {
   std::optional<int> port;
   std::optional<std::string> identity;
   std::optional<std::vector<std::string>> extra_args;
+  std::optional<std::string> host_key;
+  std::optional<std::string> become_password_env;
 };
 
 // Walks the document in file order and collects every violation, so the operator can fix
@@ -66,6 +69,7 @@ class Validator {
   RawHost read_host(const Json& value, const std::string& pointer, HostKind kind);
   std::optional<std::string> read_string(const Json& value, const std::string& pointer);
   void read_extra_args(const Json& value, const std::string& pointer, RawHost& host);
+  void read_become(const Json& value, const std::string& pointer, RawHost& host);
   std::optional<std::string> expand_identity(const std::string& identity,
                                              const std::string& pointer);
   // Records `key` as used by the host of `pointer`, or reports the host that used it first.

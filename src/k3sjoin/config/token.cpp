@@ -53,6 +53,29 @@ bool is_bootstrap_token(std::string_view credentials) {
 
 }  // namespace
 
+std::string_view JoinToken::secret_part() const {
+  const std::string_view text = text_.view();
+  const std::size_t separator = text.find(kSeparator);
+  if (separator == std::string_view::npos) {
+    return {};
+  }
+  const std::string_view credentials = text.substr(separator + kSeparator.size());
+  const std::size_t split = credentials.find(bootstrap_ ? '.' : ':');
+  return split == std::string_view::npos ? std::string_view{} : credentials.substr(split + 1);
+}
+
+std::string_view JoinToken::bootstrap_id() const {
+  if (!bootstrap_) {
+    return {};
+  }
+  const std::string_view text = text_.view();
+  const std::size_t separator = text.find(kSeparator);
+  if (separator == std::string_view::npos) {
+    return {};
+  }
+  return text.substr(separator + kSeparator.size(), 6);
+}
+
 Result<JoinToken> parse_token(std::string_view raw) {
   // Messages below report positions, lengths and shapes only. Copying any byte after "::"
   // into a message would leak the password into logs and reports.

@@ -200,7 +200,8 @@ Result<std::vector<Node>> parse_node_list(std::string_view json) {
   Json document;
   try {
     document = Json::parse(json);
-  } catch (const Json::parse_error& error) {
+  } catch (const Json::exception& error) {
+    // Json::exception, not only parse_error: a number such as 1e999 throws out_of_range.
     return shape_error(std::string("the output is not valid JSON (") + error.what() + ")");
   }
   try {

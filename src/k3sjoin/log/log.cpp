@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -84,15 +85,31 @@ std::optional<std::string> prepare_log_file(const std::filesystem::path& path) {
              error.message();
     }
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  // O_NOFOLLOW rejects a symbolic link planted at the path, and O_NONBLOCK makes a FIFO
+  // fail instead of blocking. Truncation waits until the file is known to be ours.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
   if (fd < 0) {
     return "cannot open log file " + path.string() + ": " + std::strerror(errno);
   }
-  int chmod_result = ::fchmod(fd, 0600);
+
+  struct stat status {};
+  if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode) || status.st_uid != ::geteuid()) {
+    ::close(fd);
+    // The owner of another user's file can read it and change its mode back, and root may
+    // open any file, so such a file is rejected instead of truncated.
+    return "log file " + path.string() +
+           " is not a regular file owned by the current user; remove it or choose another "
+           "--log-file";
+  }
+
+  int result = ::ftruncate(fd, 0);
+  if (result == 0) {
+    result = ::fchmod(fd, 0600);
+  }
   int saved_errno = errno;
   ::close(fd);
-  if (chmod_result != 0) {
-    return "cannot set mode 0600 on log file " + path.string() + ": " +
+  if (result != 0) {
+    return "cannot truncate or set mode 0600 on log file " + path.string() + ": " +
            std::strerror(saved_errno);
   }
   return std::nullopt;
@@ -147,7 +164,14 @@ void register_secret(std::string_view secret) {
 
 void forget_secret(std::string_view secret) {
   std::lock_guard lock(secrets_mutex);
-  std::erase_if(secrets, [&](std::string_view entry) { return entry.data() == secret.data(); });
+  // Compares addresses, not contents: parts registered from the same buffer (a token and
+  // its password) go with it, and an equal string registered elsewhere stays.
+  const auto begin = reinterpret_cast<std::uintptr_t>(secret.data());
+  const auto end = begin + secret.size();
+  std::erase_if(secrets, [&](std::string_view entry) {
+    const auto address = reinterpret_cast<std::uintptr_t>(entry.data());
+    return entry.data() == secret.data() || (address >= begin && address + entry.size() <= end);
+  });
 }
 
 void flush() {

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "k3sjoin/log/log.h"
+#include "k3sjoin/phase/bootstrap_token.h"
 #include "k3sjoin/phase/phases.h"
 #include "k3sjoin/phase/remote_commands.h"
 
@@ -57,7 +58,12 @@ Status read_token(RunContext& context) {
   }
   context.token = std::move(token).value();
   log::register_secret(context.token.text().view());
-  spdlog::info("{}read the join token (CA hash {}...)", log::host_prefix(server.label),
+  // Tools print the password alone, for example in an env file line, so it is redacted too.
+  log::register_secret(context.token.secret_part());
+  // k3s writes user "node" only into a separate agent token, which cannot join servers.
+  // User "server" means that agent-token is the default link to the server token.
+  spdlog::info("{}read the join token: {} (CA hash {}...)", log::host_prefix(server.label),
+               context.token.username() == "node" ? "the agent token" : "the server token",
                context.token.ca_hash().substr(0, 12));
   return ok_status();
 }
@@ -88,7 +94,9 @@ bool prepare_server(RunContext& context) {
     return false;
   }
   context.server_url = server_url(server.spec->address);
-  for (auto step : {read_server_version, read_token, read_nodes}) {
+  // With a bootstrap token the long-lived token never leaves the server.
+  auto join_token = context.options().bootstrap_token_ttl ? create_bootstrap_token : read_token;
+  for (auto step : {read_server_version, join_token, read_nodes}) {
     if (auto status = step(context); !status) {
       context.fail(server, status.error());
       return false;

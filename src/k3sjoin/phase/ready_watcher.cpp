@@ -6,11 +6,20 @@
 #include <thread>
 
 #include "k3sjoin/log/log.h"
+#include "k3sjoin/phase/agent_diagnosis.h"
 #include "k3sjoin/phase/remote_commands.h"
 #include "k3sjoin/util/interrupt.h"
+#include "k3sjoin/util/worker_pool.h"
 
 namespace k3sjoin::phase {
 namespace {
+
+// k3s retries the token check every 2 s and the agent configuration every 5 to 10 s, so
+// a failure is in the journal a few seconds after the agent starts.
+constexpr std::chrono::seconds kFirstJournalCheck{6};
+constexpr std::chrono::seconds kJournalCheckInterval{5};
+// Time for the last look at the node list after Ctrl-C.
+constexpr std::chrono::seconds kFinalPollTimeout{10};
 
 // Sleeps up to `duration` in short steps so an interrupt is noticed within 100 ms.
 void sleep_interruptibly(std::chrono::milliseconds duration) {
@@ -48,6 +57,7 @@ void ReadyWatcher::add(HostRun& host) {
   {
     std::lock_guard lock(mutex_);
     pending_.push_back(&host);
+    next_journal_check_[&host] = Clock::now() + kFirstJournalCheck;
   }
   changed_.notify_all();
 }
@@ -77,6 +87,7 @@ void ReadyWatcher::run() {
       }
     }
     poll_once();
+    check_journals();
     bool done = false;
     {
       std::lock_guard lock(mutex_);
@@ -97,6 +108,10 @@ void ReadyWatcher::poll_once() {
                                   context_.options().command_timeout);
   auto result = run_checked(server, "list the cluster nodes", command);
   if (!result) {
+    if (result.error().kind == ErrorKind::interrupted) {
+      return;
+    }
+    last_poll_ok_ = false;
     spdlog::warn("{}{}", log::host_prefix(server.label), result.error().message);
     if (result.error().kind == ErrorKind::connect || result.error().kind == ErrorKind::timeout) {
       reconnect_server();
@@ -105,12 +120,15 @@ void ReadyWatcher::poll_once() {
   }
   auto nodes = kube::parse_node_list(result->out);
   if (!nodes) {
+    last_poll_ok_ = false;
     spdlog::warn("{}{}", log::host_prefix(server.label), nodes.error().message);
     return;
   }
 
   std::lock_guard lock(mutex_);
   server_read_once_ = true;
+  last_poll_ok_ = true;
+  last_nodes_ = *nodes;
   std::erase_if(pending_, [&](HostRun* host) {
     const kube::Node* node = kube::find_node(*nodes, host->spec->name);
     if (node == nullptr) {
@@ -156,32 +174,101 @@ std::string ReadyWatcher::describe(const std::string& node_name) const {
   return found == last_seen_.end() ? "no state read" : found->second;
 }
 
-void ReadyWatcher::resolve_leftovers() {
-  std::lock_guard lock(mutex_);
-  for (HostRun* host : pending_) {
-    std::string seen = describe(host->spec->name);
-    if (interrupted()) {
-      host->report.outcome = report::Outcome::unknown;
-      host->report.detail = "interrupted while waiting for Ready; agent installed, node " + seen;
-      host->report.error = Error{ErrorKind::interrupted, host->report.detail,
-                                 "run k3sjoin up again to finish waiting"};
-      host->report.duration = context_.elapsed();
-      continue;
+void ReadyWatcher::check_journals() {
+  std::vector<HostRun*> due;
+  {
+    std::lock_guard lock(mutex_);
+    auto now = Clock::now();
+    for (HostRun* host : pending_) {
+      if (now >= next_journal_check_[host]) {
+        due.push_back(host);
+        next_journal_check_[host] = now + kJournalCheckInterval;
+      }
     }
-    if (!server_read_once_) {
-      host->report.outcome = report::Outcome::unknown;
-      host->report.detail = "agent installed, but the server's node list could not be read";
-      host->report.error = Error{ErrorKind::timeout, host->report.detail,
-                                 "check the server, then run k3sjoin up again"};
-      host->report.duration = context_.elapsed();
-      continue;
-    }
-    context_.fail(*host, Error{ErrorKind::not_ready,
-                               "node " + host->spec->name + " not Ready before the deadline: " +
-                                   seen,
-                               "read the agent log on the host: journalctl -u k3s-agent -n 100"});
   }
-  pending_.clear();
+  run_parallel(
+      due.size(), context_.options().parallel,
+      [&](std::size_t index) {
+        HostRun& host = *due[index];
+        auto diagnosis = find_permanent_failure(context_, host);
+        if (!diagnosis) {
+          return;
+        }
+        std::lock_guard lock(mutex_);
+        std::erase(pending_, &host);
+        host.report.diagnosis = *diagnosis;
+        context_.fail(host, Error{ErrorKind::not_ready,
+                                  "node " + host.spec->name + " cannot join: " + diagnosis->cause,
+                                  diagnosis->fix});
+      },
+      [] { return interrupted(); });
+}
+
+void ReadyWatcher::resolve_interrupted(const std::vector<HostRun*>& hosts) {
+  if (hosts.empty()) {
+    return;
+  }
+  // One last look, immune to the interrupt, so agents that did turn Ready are reported
+  // joined rather than in doubt.
+  HostRun& server = context_.server();
+  ssh::Command command;
+  command.line = as_root(server.spec->user, get_nodes_script());
+  command.timeout = kFinalPollTimeout;
+  command.interruptible = false;
+  std::vector<kube::Node> nodes;
+  if (auto result = run_checked(server, "list the cluster nodes", command)) {
+    if (auto parsed = kube::parse_node_list(result->out)) {
+      nodes = std::move(parsed).value();
+    }
+  }
+  for (HostRun* host : hosts) {
+    const kube::Node* node = kube::find_node(nodes, host->spec->name);
+    if (node != nullptr && node->is_ready() && node->kubelet_version == context_.target_version) {
+      host->report.node_version = node->kubelet_version;
+      context_.finish(*host, report::Outcome::joined,
+                      "joined; node Ready at " + node->kubelet_version);
+      continue;
+    }
+    std::string seen = node != nullptr ? "node " + describe(host->spec->name)
+                                       : "node " + host->spec->name + " not seen Ready";
+    host->report.error = Error{ErrorKind::interrupted,
+                               "interrupted while waiting for Ready; agent installed, " + seen,
+                               "run k3sjoin again to finish waiting"};
+    context_.finish(*host, report::Outcome::install_started,
+                    "interrupted while waiting for Ready; agent installed, " + seen);
+  }
+}
+
+void ReadyWatcher::resolve_leftovers() {
+  std::vector<HostRun*> hosts;
+  {
+    std::lock_guard lock(mutex_);
+    hosts.swap(pending_);
+  }
+  if (interrupted()) {
+    resolve_interrupted(hosts);
+    return;
+  }
+  run_parallel(hosts.size(), context_.options().parallel, [&](std::size_t index) {
+    HostRun& host = *hosts[index];
+    std::string seen = describe(host.spec->name);
+    if (!server_read_once_ || !last_poll_ok_) {
+      // The server was lost: the node may well be Ready, so this is not a failure.
+      host.report.error = Error{ErrorKind::timeout,
+                                "agent installed, but the server's node list could not be "
+                                "read before the deadline (last seen: " +
+                                    seen + ")",
+                                "check the server, then run k3sjoin again"};
+      context_.finish(host, report::Outcome::unknown, host.report.error->message);
+      return;
+    }
+    report::Diagnosis diagnosis =
+        diagnose_agent(context_, host, kube::find_node(last_nodes_, host.spec->name));
+    host.report.diagnosis = diagnosis;
+    context_.fail(host, Error{ErrorKind::not_ready,
+                              "node " + host.spec->name + " not Ready before the deadline: " + seen,
+                              diagnosis.fix});
+  });
 }
 
 }  // namespace k3sjoin::phase

@@ -1,5 +1,6 @@
 #include "k3sjoin/phase/remote_commands.h"
 
+#include <cstdlib>
 #include <regex>
 
 #include "k3sjoin/util/shell.h"
@@ -61,7 +62,10 @@ std::string inspect_agent_script() {
          "echo \"url=$url\"\n"
          "if command -v k3s >/dev/null 2>&1; then echo \"version=$(k3s --version 2>/dev/null "
          "| head -n 1)\"; else echo version=; fi\n"
-         "if [ -d /var/lib/rancher/k3s/server ]; then echo server=yes; else echo server=no; fi\n";
+         "if [ -d /var/lib/rancher/k3s/server ]; then echo server=yes; else echo server=no; fi\n"
+         "if [ -e /etc/rancher/node/password ]; then echo password=yes; else echo password=no; "
+         "fi\n"
+         "echo \"clock=$(date +%s)\"\n";
 }
 
 AgentState parse_agent_state(std::string_view output) {
@@ -84,6 +88,10 @@ AgentState parse_agent_state(std::string_view output) {
       state.version = parse_k3s_version(value).value_or("");
     } else if (key == "server") {
       state.is_server = value == "yes";
+    } else if (key == "password") {
+      state.has_node_password = value == "yes";
+    } else if (key == "clock") {
+      state.host_clock = std::strtoll(std::string(value).c_str(), nullptr, 10);
     }
   }
   return state;
@@ -113,7 +121,21 @@ std::string install_agent_script(const InstallRequest& request) {
   }
   agent_args.insert(agent_args.end(), request.extra_args.begin(), request.extra_args.end());
 
+  // Each step sets $step and prints it. The signal trap prints it again, because the shell
+  // reports a killed child ("Terminated") after the first line and the step must come last.
+  const std::string announce = "echo \"" + std::string(kInstallStepPrefix) + "$step\" >&2\n";
+  auto step = [&](std::string_view name) {
+    return "step='" + std::string(name) + "'\n" + announce;
+  };
   std::string script = "set -eu\numask 077\n";
+  // The directory and the process group id in it come first, so stop_install_script()
+  // finds this install however early it is stopped. coreutils timeout runs the script in
+  // its own process group, and field 5 of /proc/PID/stat is the group id.
+  script += "work=$(mktemp -d /tmp/k3sjoin-" + request.run_id + ".XXXXXXXX)\n";
+  script += "trap 'rm -rf \"$work\"' EXIT\n";
+  script += "step=starting\n";
+  script += "trap '" + announce.substr(0, announce.size() - 1) + "; exit 130' INT TERM HUP\n";
+  script += "read -r _ _ _ _ group _ < /proc/$$/stat\necho \"$group\" > \"$work/pgid\"\n";
   // The token is the first line of stdin; `read` is a shell builtin, so the token never
   // becomes part of any process's argv.
   script += "IFS= read -r K3S_TOKEN\nexport K3S_TOKEN\n";
@@ -123,17 +145,17 @@ std::string install_agent_script(const InstallRequest& request) {
   script += "export K3S_URL=" + shell_quote(request.server_url) + "\n";
   script += "export INSTALL_K3S_VERSION=" + shell_quote(request.version) + "\n";
   script += "export INSTALL_K3S_SKIP_START=true\n";
-  script += "work=$(mktemp -d /tmp/k3sjoin.XXXXXXXX)\n";
-  script += "trap 'rm -rf \"$work\"' EXIT\n";
-  script += "trap 'exit 130' INT TERM HUP\n";
   std::string url = shell_quote(request.install_url);
+  script += step("downloading the installer");
   script += "if command -v curl >/dev/null 2>&1; then\n";
   script += "  curl -sfL --connect-timeout 10 --max-time 120 -o \"$work/install.sh\" " + url + "\n";
   script += "elif command -v wget >/dev/null 2>&1; then\n";
   script += "  wget -q -T 60 -O \"$work/install.sh\" " + url + "\n";
   script += "else\n";
   script += "  echo 'neither curl nor wget is installed' >&2\n  exit 127\nfi\n";
+  script += step("running the installer");
   script += "sh \"$work/install.sh\" " + shell_join(agent_args) + "\n";
+  script += step("starting k3s-agent");
   script += "systemctl restart --no-block k3s-agent\n";
 
   std::string timed = "timeout -k 10 " + std::to_string(request.timeout.count()) + " sh -c " +

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <random>
 
 #include "k3sjoin/log/log.h"
 
@@ -44,6 +45,11 @@ RunContext::RunContext(const config::Inventory& inventory, RunOptions options,
     host.report.detail = "not started";
     hosts_.push_back(std::move(host));
   };
+  std::random_device random;
+  constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 12; ++i) {
+    run_id.push_back(kHex[random() % 16]);
+  }
   hosts_.reserve(inventory.agents.size() + 1);
   add(inventory.server, true);
   for (const auto& agent : inventory.agents) {
@@ -115,8 +121,15 @@ Result<ssh::CommandResult> run_checked(HostRun& host, const std::string& descrip
       err.find("a terminal is required") != std::string::npos) {
     return Error{ErrorKind::auth,
                  description + ": sudo asks " + host.spec->user + " for a password",
-                 "allow passwordless sudo for " + host.spec->user +
-                     " on this host (NOPASSWD in /etc/sudoers.d), or log in as root"};
+                 "pass --ask-become-pass or set \"become\": {\"passwordEnv\": ...} in the "
+                 "inventory, allow passwordless sudo for " +
+                     host.spec->user + " (NOPASSWD in /etc/sudoers.d), or log in as root"};
+  }
+  if (err.find("incorrect password") != std::string::npos ||
+      err.find("Sorry, try again") != std::string::npos) {
+    return Error{ErrorKind::auth,
+                 description + ": sudo rejected the become password for " + host.spec->user,
+                 "check the sudo password given with --ask-become-pass or become.passwordEnv"};
   }
   std::string message = description + " failed with exit status " +
                         std::to_string(result->exit_status);

@@ -11,6 +11,16 @@ nlohmann::json string_or_null(const std::string& text) {
   return text.empty() ? nlohmann::json() : nlohmann::json(text);
 }
 
+nlohmann::json diagnosis_json(const std::optional<Diagnosis>& diagnosis) {
+  if (!diagnosis) {
+    return nullptr;
+  }
+  return {{"code", diagnosis->code},
+          {"cause", diagnosis->cause},
+          {"fix", diagnosis->fix},
+          {"lines", diagnosis->lines}};
+}
+
 constexpr const char* kReset = "\033[0m";
 constexpr const char* kGreen = "\033[32m";
 constexpr const char* kRed = "\033[31m";
@@ -25,6 +35,7 @@ const char* color_for(Outcome outcome) {
     case Outcome::failed:
       return kRed;
     case Outcome::untouched:
+    case Outcome::install_started:
     case Outcome::unknown:
       return kYellow;
   }
@@ -52,6 +63,8 @@ const char* to_string(Outcome outcome) {
       return "failed";
     case Outcome::untouched:
       return "untouched";
+    case Outcome::install_started:
+      return "install-started";
     case Outcome::unknown:
       return "unknown";
   }
@@ -87,10 +100,10 @@ void print_text(const RunReport& report, std::ostream& out, bool color) {
   for (const auto& host : report.hosts) {
     name_width = std::max(name_width, host.name.size());
   }
-  out << pad("HOST", name_width) << "  " << pad("ROLE", 6) << "  " << pad("RESULT", 14) << "  "
+  out << pad("HOST", name_width) << "  " << pad("ROLE", 6) << "  " << pad("RESULT", 15) << "  "
       << pad("VERSION", 14) << "  " << pad("TIME", 7) << "  DETAIL\n";
   for (const auto& host : report.hosts) {
-    std::string result = pad(to_string(host.outcome), 14);
+    std::string result = pad(to_string(host.outcome), 15);
     if (color) {
       result = std::string(color_for(host.outcome)) + result + kReset;
     }
@@ -98,7 +111,10 @@ void print_text(const RunReport& report, std::ostream& out, bool color) {
     out << pad(host.name, name_width) << "  " << pad(host.role, 6) << "  " << result << "  "
         << pad(version, 14) << "  " << pad(format_duration(host.duration), 7) << "  "
         << host.detail << '\n';
-    if (host.error && !host.error->hint.empty()) {
+    if (host.diagnosis) {
+      out << pad("", name_width) << "  cause: " << host.diagnosis->cause
+          << "; fix: " << host.diagnosis->fix << '\n';
+    } else if (host.error && !host.error->hint.empty()) {
       out << pad("", name_width) << "  fix: " << host.error->hint << '\n';
     }
   }
@@ -140,6 +156,7 @@ nlohmann::json to_json(const RunReport& report) {
     } else {
       entry["error"] = nullptr;
     }
+    entry["diagnosis"] = diagnosis_json(host.diagnosis);
     hosts.push_back(std::move(entry));
   }
   return {

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "handles.h"
+#include "identity.h"
 #include "k3sjoin/log/log.h"
+#include "k3sjoin/ssh/ssh_config.h"
 #include "session.h"
 
 namespace k3sjoin::ssh {
@@ -79,14 +81,6 @@ std::optional<std::uint32_t> count_agent_keys(const std::string& socket_path) {
          (std::uint32_t{answer[7]} << 8) | std::uint32_t{answer[8]};
 }
 
-// Called by libssh when a key file is encrypted. k3sjoin cannot prompt, so it records the
-// request and declines, which makes the import fail.
-int decline_passphrase(const char* /*prompt*/, char* /*buffer*/, std::size_t /*length*/,
-                       int /*echo*/, int /*verify*/, void* userdata) {
-  *static_cast<bool*>(userdata) = true;
-  return -1;
-}
-
 std::string join(const std::vector<std::string>& parts) {
   std::string text;
   for (const std::string& part : parts) {
@@ -120,28 +114,52 @@ Error lost_connection(ssh_session session, const std::string& label) {
       "check that sshd on the host is healthy and retry"};
 }
 
-Result<KeyHandle> load_identity(const std::string& path) {
-  ssh_key raw_key = nullptr;
-  bool passphrase_requested = false;
-  const int rc = ssh_pki_import_privkey_file(path.c_str(), nullptr, decline_passphrase,
-                                             &passphrase_requested, &raw_key);
-  KeyHandle key(raw_key);
-  if (rc == SSH_OK) {
-    return key;
+// Key files that OpenSSH 9.2 tries when no IdentityFile is given, in its order, limited to
+// the types libssh 0.10 can load (no security-key or DSA keys).
+std::vector<std::string> default_identities() {
+  std::vector<std::string> files;
+  const std::string directory = user_home_directory() + "/.ssh/";
+  for (const char* name : {"id_rsa", "id_ecdsa", "id_ed25519"}) {
+    if (access((directory + name).c_str(), F_OK) == 0) {
+      files.push_back(directory + name);
+    }
   }
-  if (rc == SSH_EOF) {
-    return Error{ErrorKind::auth, "identity file " + path + " does not exist or is not readable",
-                 "check the path given as the identity file and its permissions"};
+  return files;
+}
+
+enum class Outcome { accepted, partial, rejected, lost };
+
+// Offers one identity file: its public key first, so a passphrase is asked for only when
+// the server would accept the key, as OpenSSH does. A file that cannot be loaded sets
+// `problem` and counts as rejected.
+Outcome offer_identity(ssh_session session, const std::string& path,
+                       std::optional<Error>& problem) {
+  if (KeyHandle public_key = load_public_key(path)) {
+    const int rc = ssh_userauth_try_publickey(session, nullptr, public_key.get());
+    if (rc == SSH_AUTH_ERROR) {
+      return Outcome::lost;
+    }
+    if (rc != SSH_AUTH_SUCCESS) {
+      return Outcome::rejected;
+    }
   }
-  if (passphrase_requested) {
-    return Error{
-        ErrorKind::auth,
-        "identity file " + path + " is protected by a passphrase, and k3sjoin cannot prompt for it",
-        "load the key into ssh-agent with: ssh-add " + path +
-            " (and keep SSH_AUTH_SOCK set), or use a key without a passphrase"};
+  Result<KeyHandle> key = load_private_key(path);
+  if (!key) {
+    if (!problem) {
+      problem = key.error();
+    }
+    return Outcome::rejected;
   }
-  return Error{ErrorKind::auth, "identity file " + path + " is not a supported private key",
-               "use an OpenSSH or PEM private key (ed25519, ecdsa or rsa)"};
+  switch (ssh_userauth_publickey(session, nullptr, key->get())) {
+    case SSH_AUTH_SUCCESS:
+      return Outcome::accepted;
+    case SSH_AUTH_PARTIAL:
+      return Outcome::partial;
+    case SSH_AUTH_ERROR:
+      return Outcome::lost;
+    default:
+      return Outcome::rejected;
+  }
 }
 
 }  // namespace
@@ -171,7 +189,9 @@ Status authenticate(ssh_session session, const ConnectOptions& options, const st
 
   std::vector<std::string> tried;
   const char* agent_socket = std::getenv("SSH_AUTH_SOCK");
-  if (agent_socket != nullptr && *agent_socket != '\0') {
+  if (options.identities_only) {
+    tried.emplace_back("ssh-agent: not used, IdentitiesOnly is set");
+  } else if (agent_socket != nullptr && *agent_socket != '\0') {
     const std::optional<std::uint32_t> keys = count_agent_keys(agent_socket);
     rc = ssh_userauth_agent(session, nullptr);
     if (rc == SSH_AUTH_SUCCESS) {
@@ -187,31 +207,37 @@ Status authenticate(ssh_session session, const ConnectOptions& options, const st
     tried.emplace_back("ssh-agent: not used, SSH_AUTH_SOCK is unset");
   }
 
+  std::vector<std::string> files = options.identity_files;
   if (options.identity) {
-    Result<KeyHandle> key = load_identity(*options.identity);
-    if (!key) {
-      return key.error();
-    }
-    rc = ssh_userauth_publickey(session, nullptr, key->get());
-    if (rc == SSH_AUTH_SUCCESS) {
-      spdlog::debug("{}authenticated with identity {}", prefix, *options.identity);
+    files.insert(files.begin(), *options.identity);
+  }
+  const bool defaults = files.empty();
+  if (defaults) {
+    files = default_identities();
+  }
+  std::optional<Error> problem;
+  bool partial = false;
+  for (const std::string& file : files) {
+    const Outcome outcome = offer_identity(session, file, problem);
+    if (outcome == Outcome::accepted) {
+      spdlog::debug("{}authenticated with identity {}", prefix, file);
       return ok_status();
     }
-    tried.push_back("identity " + *options.identity);
-  } else {
-    // Tries ~/.ssh/id_ed25519, id_ecdsa and id_rsa (libssh 0.10 defaults) and skips keys
-    // that need a passphrase, because no prompt callback is set on the session.
-    rc = ssh_userauth_publickey_auto(session, nullptr, nullptr);
-    if (rc == SSH_AUTH_SUCCESS) {
-      spdlog::debug("{}authenticated with a default key", prefix);
-      return ok_status();
+    if (outcome == Outcome::lost) {
+      return lost_connection(session, label);
     }
-    tried.emplace_back("default keys ~/.ssh/id_ed25519, id_ecdsa, id_rsa");
+    partial = partial || outcome == Outcome::partial;
+    tried.push_back("identity " + file);
   }
-  if (rc == SSH_AUTH_ERROR) {
-    return lost_connection(session, label);
+  if (defaults && files.empty()) {
+    tried.emplace_back("no default key in ~/.ssh (id_rsa, id_ecdsa, id_ed25519)");
   }
-  const std::string reason = rc == SSH_AUTH_PARTIAL
+  // A key that could not be loaded (a passphrase without a terminal, a missing file) is the
+  // likeliest cause, so its message wins over the generic one.
+  if (problem) {
+    return *problem;
+  }
+  const std::string reason = partial || rc == SSH_AUTH_PARTIAL
                                  ? "a key was accepted but the server requires further methods"
                                  : "the server accepted none of the offered keys";
   return Error{ErrorKind::auth,

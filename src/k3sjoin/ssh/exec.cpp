@@ -9,6 +9,7 @@
 
 #include "handles.h"
 #include "k3sjoin/log/log.h"
+#include "k3sjoin/util/interrupt.h"
 #include "session.h"
 
 namespace k3sjoin::ssh {
@@ -123,9 +124,14 @@ Result<CommandResult> LibsshSession::run(const Command& command) {
   Capture err;
   ReadBuffer buffer;
   bool timed_out = written < command.input.size();
+  bool stopped = false;
   while (!timed_out && ssh_channel_is_eof(channel.get()) == 0) {
     if (Clock::now() >= deadline) {
       timed_out = true;
+      break;
+    }
+    if (command.interruptible && interrupted()) {
+      stopped = true;
       break;
     }
     const int out_bytes = ssh_channel_read_timeout(channel.get(), buffer.bytes.data(),
@@ -147,12 +153,19 @@ Result<CommandResult> LibsshSession::run(const Command& command) {
     }
   }
 
-  if (timed_out) {
+  if (timed_out || stopped) {
     // NOTE: sshd (OpenSSH 9.2) delivers the signal only to non-root sessions. For a root
     // login it rejects the request, and the command keeps running after the channel closes
-    // until it ends or writes to its closed output.
+    // until it ends or writes to its closed output. Callers that start long remote work
+    // stop it themselves afterwards (see stop_install_script()).
     ssh_channel_request_send_signal(channel.get(), "TERM");
     ssh_channel_close(channel.get());
+  }
+  if (stopped) {
+    spdlog::debug("{}interrupted: {}", prefix, command.line);
+    return Error{ErrorKind::interrupted, "command stopped: k3sjoin was interrupted", ""};
+  }
+  if (timed_out) {
     spdlog::debug("{}timed out after {}: {}", prefix, format_duration(command.timeout),
                   command.line);
     return Error{ErrorKind::timeout, "command timed out after " + format_duration(command.timeout),

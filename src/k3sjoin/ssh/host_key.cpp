@@ -59,25 +59,60 @@ std::string shell_word(const std::string& word) {
   return word.find_first_of("[]:* ") == std::string::npos ? word : "'" + word + "'";
 }
 
+// Every known_hosts file checked for `options`: the written one first, then the others.
+std::vector<std::string> known_hosts_files(const ConnectOptions& options) {
+  std::vector<std::string> files{known_hosts_path(options)};
+  files.insert(files.end(), options.other_known_hosts.begin(), options.other_known_hosts.end());
+  return files;
+}
+
 Error changed_key_error(const ConnectOptions& options, const std::string& label,
-                        const ServerKey& key, const std::string& known_hosts, bool other_type) {
+                        const ServerKey& key, bool other_type) {
   const std::string name = known_hosts_name(options.address, options.port);
-  std::vector<KnownHostsEntry> entries = find_known_hosts_entries(known_hosts, name);
-  for (KnownHostsEntry& entry : find_known_hosts_entries(kGlobalKnownHosts, name)) {
-    entries.push_back(std::move(entry));
+  std::vector<KnownHostsEntry> entries;
+  std::vector<std::string> files = known_hosts_files(options);
+  files.emplace_back(kGlobalKnownHosts);
+  for (const std::string& file : files) {
+    for (KnownHostsEntry& entry : find_known_hosts_entries(file, name)) {
+      entries.push_back(std::move(entry));
+    }
   }
 
   std::string message = "host key for " + label + " has changed: the server offered " +
-                        key.describe() + ", known_hosts has " +
+                        key.describe() + ", but known_hosts lists " +
                         (other_type ? "only keys of another type" : "a different key");
   if (!entries.empty()) {
-    message += " at " + describe_entries(entries);
+    message += ": " + describe_entries(entries);
   }
-  const std::string file = entries.empty() ? known_hosts : entries.front().file.string();
+  const std::string file = entries.empty() ? files.front() : entries.front().file.string();
   std::string hint = "if the host was reinstalled, remove the old key with: ssh-keygen -R " +
                      shell_word(name) + " -f " + shell_word(file) +
                      ", then verify the new fingerprint out of band and reconnect";
   return Error{ErrorKind::host_key, std::move(message), std::move(hint)};
+}
+
+// Checks the key against each known_hosts file, as OpenSSH reads all of them: a file that
+// lists the key wins over one that lists another key for the host.
+ssh_known_hosts_e check_known_hosts(ssh_session session, const ConnectOptions& options) {
+  const std::vector<std::string> files = known_hosts_files(options);
+  ssh_known_hosts_e result = SSH_KNOWN_HOSTS_NOT_FOUND;
+  for (const std::string& file : files) {
+    if (ssh_options_set(session, SSH_OPTIONS_KNOWNHOSTS, file.c_str()) != SSH_OK) {
+      return SSH_KNOWN_HOSTS_ERROR;
+    }
+    const ssh_known_hosts_e state = ssh_session_is_known_server(session);
+    if (state == SSH_KNOWN_HOSTS_OK || state == SSH_KNOWN_HOSTS_ERROR) {
+      result = state;
+      break;
+    }
+    if (state == SSH_KNOWN_HOSTS_CHANGED ||
+        (state == SSH_KNOWN_HOSTS_OTHER && result != SSH_KNOWN_HOSTS_CHANGED)) {
+      result = state;
+    }
+  }
+  // accept_new writes to the first file, so libssh must point at it again.
+  ssh_options_set(session, SSH_OPTIONS_KNOWNHOSTS, files.front().c_str());
+  return result;
 }
 
 Error unknown_key_error(const ConnectOptions& options, const std::string& label,
@@ -119,13 +154,13 @@ Status verify_host_key(ssh_session session, const ConnectOptions& options,
     pinned = true;
   }
 
-  switch (ssh_session_is_known_server(session)) {
+  switch (check_known_hosts(session, options)) {
     case SSH_KNOWN_HOSTS_OK:
       return ok_status();
     case SSH_KNOWN_HOSTS_CHANGED:
-      return changed_key_error(options, label, *key, known_hosts, false);
+      return changed_key_error(options, label, *key, false);
     case SSH_KNOWN_HOSTS_OTHER:
-      return changed_key_error(options, label, *key, known_hosts, true);
+      return changed_key_error(options, label, *key, true);
     case SSH_KNOWN_HOSTS_NOT_FOUND:
     case SSH_KNOWN_HOSTS_UNKNOWN:
       break;

@@ -93,6 +93,28 @@ bool pattern_matches(std::string_view pattern, std::string_view name) {
   return pattern_matches(pattern.substr(1), name.substr(1));
 }
 
+// The SHA-256 fingerprint of the base64 key blob that follows the key type at `from`.
+std::string key_fingerprint(const std::string& line, std::size_t from) {
+  if (from == std::string::npos) {
+    return {};
+  }
+  const auto start = line.find_first_not_of(" \t", from);
+  if (start == std::string::npos) {
+    return {};
+  }
+  const auto end = line.find_first_of(" \t", start);
+  const auto blob = base64_decode(std::string_view(line).substr(start, end - start));
+  if (!blob) {
+    return {};
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(blob->data(), blob->size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+    return {};
+  }
+  return format_sha256_fingerprint(std::span(digest.data(), length));
+}
+
 }  // namespace
 
 std::string format_sha256_fingerprint(std::span<const unsigned char> digest) {
@@ -169,7 +191,8 @@ std::vector<KnownHostsEntry> find_known_hosts_entries(const std::filesystem::pat
     const auto type_end = line.find_first_of(" \t", type_start);
     const std::string_view hosts = std::string_view(line).substr(first, hosts_end - first);
     if (known_hosts_field_matches(hosts, name)) {
-      entries.push_back({file, number, line.substr(type_start, type_end - type_start)});
+      entries.push_back({file, number, line.substr(type_start, type_end - type_start),
+                         key_fingerprint(line, type_end)});
     }
   }
   return entries;
@@ -181,7 +204,8 @@ std::string describe_entries(const std::vector<KnownHostsEntry>& entries) {
     if (!text.empty()) {
       text += ", ";
     }
-    text += entry.file.string() + ":" + std::to_string(entry.line) + " (" + entry.key_type + ")";
+    text += (entry.fingerprint.empty() ? std::string("a key") : entry.fingerprint) + " (" +
+            entry.key_type + ") at " + entry.file.string() + ":" + std::to_string(entry.line);
   }
   return text;
 }

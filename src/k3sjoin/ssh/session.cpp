@@ -12,6 +12,7 @@
 
 #include "k3sjoin/log/log.h"
 #include "k3sjoin/ssh/remote.h"
+#include "k3sjoin/ssh/ssh_config.h"
 
 namespace k3sjoin::ssh {
 namespace {
@@ -56,22 +57,12 @@ Error connect_error(std::string_view label, std::string_view detail) {
       hint};
 }
 
-std::string home_directory() {
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    return home;
-  }
-  if (const passwd* entry = getpwuid(getuid()); entry != nullptr && entry->pw_dir != nullptr) {
-    return entry->pw_dir;
-  }
-  return ".";
-}
-
-Status set_options(ssh_session session, const ConnectOptions& options) {
+Status set_options(ssh_session session, const ConnectOptions& options, int fd) {
   const long timeout_ms = static_cast<long>(options.connect_timeout.count());
   const long timeout_s = timeout_ms / 1000;
   const long timeout_us = (timeout_ms % 1000) * 1000;
-  // ~/.ssh/config is not read, because its host aliases, ports or identities would
-  // silently override the inventory.
+  // libssh's own reading of ~/.ssh/config is off: the CLI has already applied the config
+  // (ssh_config.cpp) with the inventory's values taking precedence.
   const bool process_config = false;
   // Commands are small request/response exchanges; Nagle's algorithm would delay each one.
   const int no_delay = 1;
@@ -89,6 +80,11 @@ Status set_options(ssh_session session, const ConnectOptions& options) {
             ssh_options_set(session, SSH_OPTIONS_PROCESS_CONFIG, &process_config) == SSH_OK;
   if (ok && !options.user.empty()) {
     ok = ssh_options_set(session, SSH_OPTIONS_USER, options.user.c_str()) == SSH_OK;
+  }
+  if (ok && fd >= 0) {
+    // The host name then only names the host for the known_hosts lookup.
+    socket_t socket = fd;
+    ok = ssh_options_set(session, SSH_OPTIONS_FD, &socket) == SSH_OK;
   }
   if (!ok) {
     return Error{ErrorKind::config,
@@ -120,23 +116,26 @@ std::string known_hosts_path(const ConnectOptions& options) {
   if (!options.known_hosts.empty()) {
     return options.known_hosts;
   }
-  return home_directory() + "/.ssh/known_hosts";
+  return user_home_directory() + "/.ssh/known_hosts";
 }
 
-LibsshSession::LibsshSession(SessionHandle session, std::string label)
-    : session_(std::move(session)), label_(std::move(label)) {}
+LibsshSession::LibsshSession(std::unique_ptr<JumpChain> jumps, SessionHandle session,
+                             std::string label)
+    : jumps_(std::move(jumps)), session_(std::move(session)), label_(std::move(label)) {}
 
-Result<std::unique_ptr<RemoteSession>> connect(const ConnectOptions& options) {
-  init_libssh_once();
-  const std::string label = format_endpoint(options.address, options.port);
+namespace {
+
+// Opens one authenticated session, over `fd` when it is not -1. The JumpChain that made
+// `fd` closes it.
+Result<SessionHandle> open_session(const ConnectOptions& options, int fd,
+                                   const std::string& label) {
   const std::string prefix = log::host_prefix(label);
-
   SessionHandle session(ssh_new());
-  if (!session) {
-    return Error{ErrorKind::internal, "cannot create an SSH session for " + label, ""};
-  }
-  if (Status status = set_options(session.get(), options); !status) {
-    return status.error();
+  Status configured =
+      session ? set_options(session.get(), options, fd)
+              : Status(Error{ErrorKind::internal, "cannot create an SSH session for " + label, ""});
+  if (!configured) {
+    return configured.error();
   }
 
   // The session timeout set above bounds ssh_connect and every later blocking libssh call.
@@ -153,7 +152,44 @@ Result<std::unique_ptr<RemoteSession>> connect(const ConnectOptions& options) {
     return status.error();
   }
   spdlog::debug("{}connected and authenticated", prefix);
-  return std::unique_ptr<RemoteSession>(std::make_unique<LibsshSession>(std::move(session), label));
+  return session;
+}
+
+// Prefixes an error at a jump host with the hop and the host it leads to.
+Error hop_error(Error error, std::size_t hop, std::size_t hops, const std::string& target) {
+  error.message = "via jump host " + std::to_string(hop + 1) + " of " + std::to_string(hops) +
+                  " to " + target + ": " + error.message;
+  return error;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RemoteSession>> connect(const ConnectOptions& options) {
+  init_libssh_once();
+  const std::string label = format_endpoint(options.address, options.port);
+  auto chain = std::make_unique<JumpChain>();
+  int fd = -1;
+  for (std::size_t i = 0; i < options.jumps.size(); ++i) {
+    const ConnectOptions& hop = options.jumps[i];
+    const std::string hop_label = format_endpoint(hop.address, hop.port);
+    Result<SessionHandle> session = open_session(hop, fd, hop_label);
+    if (!session) {
+      return hop_error(session.error(), i, options.jumps.size(), label);
+    }
+    const ConnectOptions& next = i + 1 < options.jumps.size() ? options.jumps[i + 1] : options;
+    Result<int> forwarded =
+        chain->forward(std::move(session).value(), hop_label, next.address, next.port);
+    if (!forwarded) {
+      return hop_error(forwarded.error(), i, options.jumps.size(), label);
+    }
+    fd = *forwarded;
+  }
+  Result<SessionHandle> session = open_session(options, fd, label);
+  if (!session) {
+    return session.error();
+  }
+  return std::unique_ptr<RemoteSession>(
+      std::make_unique<LibsshSession>(std::move(chain), std::move(session).value(), label));
 }
 
 }  // namespace k3sjoin::ssh

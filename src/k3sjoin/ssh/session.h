@@ -6,6 +6,7 @@
 #include <string>
 
 #include "handles.h"
+#include "jump.h"
 #include "k3sjoin/ssh/remote.h"
 #include "k3sjoin/util/result.h"
 
@@ -15,13 +16,17 @@ namespace k3sjoin::ssh {
 // because a libssh session must not be used from two threads at once.
 class LibsshSession final : public RemoteSession {
  public:
-  LibsshSession(SessionHandle session, std::string label);
+  // `jumps` carries the hops the session runs through; it may be empty.
+  LibsshSession(std::unique_ptr<JumpChain> jumps, SessionHandle session, std::string label);
 
   Result<CommandResult> run(const Command& command) override;
   std::string label() const override { return label_; }
 
  private:
   std::mutex mutex_;
+  // Declared before session_ so it is destroyed after it: the session's disconnect message
+  // still needs the hops.
+  std::unique_ptr<JumpChain> jumps_;
   SessionHandle session_;
   std::string label_;
 };
@@ -32,11 +37,11 @@ class LibsshSession final : public RemoteSession {
 Status verify_host_key(ssh_session session, const ConnectOptions& options,
                        const std::string& label);
 
-// Authenticates with ssh-agent, then the identity file, or the default keys when no
-// identity file was given. Errors: auth, and connect when the connection broke.
+// Authenticates with ssh-agent (unless identities_only), then the identity files, or the
+// default keys when none are given. Errors: auth, and connect when the connection broke.
 Status authenticate(ssh_session session, const ConnectOptions& options, const std::string& label);
 
-// The known_hosts file that connect() uses: options.known_hosts, or ~/.ssh/known_hosts.
+// The known_hosts file that connect() writes to: options.known_hosts, or ~/.ssh/known_hosts.
 std::string known_hosts_path(const ConnectOptions& options);
 
 }  // namespace k3sjoin::ssh

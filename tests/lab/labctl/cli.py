@@ -7,11 +7,11 @@ import sys
 
 from . import faults, lifecycle, namespaces, sshd
 from .namespaces import LabError
-from .state import (DEFAULT_NAME, DEFAULT_READY_DELAY, HOSTS, LabRecord, host_spec,
+from .state import (DEFAULT_NAME, DEFAULT_READY_DELAY, LabRecord, host_spec, lab_hosts,
                     validate_name)
 
 USAGE = """\
-lab up     [--name NAME] [--ready-delay SECONDS] [--keep-on-failure]
+lab up     [--name NAME] [--ready-delay SECONDS] [--keep-on-failure] [--bastion] [--ipv6]
 lab down   [--name NAME]
 lab status [--name NAME]
 lab env    [--name NAME]
@@ -38,6 +38,10 @@ def build_parser():
                          f"(K3S_SIM_READY_DELAY, default {DEFAULT_READY_DELAY})")
     up.add_argument("--keep-on-failure", action="store_true",
                     help="leave a half-built lab in place for inspection")
+    up.add_argument("--bastion", action="store_true",
+                    help="add the jump hosts bastion (10.246.10.30) and bastion-2 (10.246.10.31)")
+    up.add_argument("--ipv6", action="store_true",
+                    help="give every host an IPv6 address too (fd00:246:10::X)")
     add("down", "stop a lab and remove its state directory")
     add("status", "show the lab's hosts and their processes")
     add("env", "print lab.json")
@@ -75,7 +79,8 @@ def main(argv=None):
 
 def run_command(args, command):
     if args.command == "up":
-        lifecycle.up(args.name, _delay_text(args.ready_delay), args.keep_on_failure)
+        lifecycle.up(args.name, _delay_text(args.ready_delay), args.keep_on_failure,
+                     bastion=args.bastion, ipv6=args.ipv6)
         return 0
     if args.command == "down":
         lifecycle.down(args.name)
@@ -151,7 +156,7 @@ def _unit_state(pid, unit):
 
 def print_status(record):
     print(f"lab {record.name}: {record.data.get('phase', 'unknown')}, state {record.state}")
-    for spec in HOSTS:
+    for spec in lab_hosts(record.options()):
         host = record.host(spec.name)
         alive = namespaces.process_alive(host.get("pid"), host.get("start_time"))
         line = f"  {spec.name:<14} {spec.address:<13} holder {'running' if alive else 'stopped'}"

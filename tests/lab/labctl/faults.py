@@ -1,10 +1,11 @@
 """Fault injection: `lab fault NAME HOST KIND [ARG...]`."""
 
+import hashlib
 import os
 import shlex
 import signal
 
-from . import mirror, namespaces, sshd
+from . import access_faults, host_faults, hostfs, mirror, namespaces, sshd
 from .namespaces import LabError
 from .state import host_spec
 
@@ -27,12 +28,22 @@ def apply(record, host, kind, args):
         "install-hang": (0, _install_hang),
         "install-normal": (0, _install_normal),
         "hostkey-change": (0, _hostkey_change),
+        "clear": (1, host_faults.clear),
+        "ssh-drop-sessions": (0, _ssh_drop_sessions),
+        "agent-wipe": (0, _agent_wipe),
+        "token-wrong-hash": (0, _token_wrong_hash),
+        "token-restore": (0, _token_restore),
     }
+    for name, (count, handler, _) in host_faults.HANDLERS.items():
+        handlers[name] = (count, handler)
+    handlers.update(access_faults.HANDLERS)
     if kind not in handlers:
         raise LabError(f"unknown fault kind {kind!r}; expected one of: {', '.join(handlers)}")
     arg_count, handler = handlers[kind]
-    if len(args) != arg_count:
-        raise LabError(f"fault {kind} takes {arg_count} argument(s), got {len(args)}")
+    allowed = arg_count if isinstance(arg_count, tuple) else (arg_count,)
+    if len(args) not in allowed:
+        expected = " or ".join(str(count) for count in allowed)
+        raise LabError(f"fault {kind} takes {expected} argument(s), got {len(args)}")
     host_spec(host)  # raises ValueError for an unknown host
     return handler(record, host, args)
 
@@ -73,10 +84,12 @@ def _port(text):
 
 def _drop(record, host, protocol, port_text):
     port = _port(port_text)
+    # Loopback stays open, as with a host firewall, so the server's own kubectl still
+    # reaches 127.0.0.1:6443 while traffic from other hosts is dropped.
     namespaces.run_in(_holder_pid(record, host), [
-        "iptables", "-w", IPTABLES_WAIT_SECONDS, "-I", "INPUT", "-p", protocol,
+        "iptables", "-w", IPTABLES_WAIT_SECONDS, "-I", "INPUT", "!", "-i", "lo", "-p", protocol,
         "--dport", port, "-m", "comment", "--comment", RULE_COMMENT, "-j", "DROP"])
-    return f"dropping inbound {protocol} port {port} on {host}"
+    return f"dropping inbound {protocol} port {port} from other hosts on {host}"
 
 
 def _undrop(record, host, args):
@@ -161,3 +174,68 @@ def _hostkey_change(record, host, args):
     record.host(host)["host_key"] = public_key
     record.save()
     return f"new host key on {host}: {public_key}"
+
+
+def _ssh_drop_sessions(record, host, args):
+    """Kill every sshd process of the host except the listener, so open connections drop."""
+    pid = _node_pid(record, host)
+    listener = sshd.running_pid(pid)
+    host_ids = namespaces.namespace_ids(pid)
+    killed = []
+    for candidate in namespaces.find_lab_processes([(host_ids, True)]):
+        if candidate == listener:
+            continue
+        try:
+            with open(f"/proc/{candidate}/cmdline", "rb") as f:
+                argv0 = f.read().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        if argv0.startswith("sshd:") or os.path.basename(argv0) == "sshd":
+            try:
+                os.kill(candidate, signal.SIGKILL)
+                killed.append(candidate)
+            except ProcessLookupError:
+                pass
+    return f"killed {len(killed)} sshd session process(es) on {host}"
+
+
+# A wiped machine has lost k3s and its node password, as after a reinstall of the OS.
+WIPE_SCRIPT = (
+    "if [ -x /usr/local/bin/k3s-agent-uninstall.sh ]; then "
+    "/usr/local/bin/k3s-agent-uninstall.sh >/dev/null 2>&1 || true; fi; "
+    "rm -rf /etc/rancher /var/lib/rancher /var/log/sim-journal/k3s-agent.log "
+    "/run/systemd-sim/k3s-agent")
+
+
+def _agent_wipe(record, host, args):
+    pid = _node_pid(record, host)
+    namespaces.run_in(pid, ["sh", "-c", WIPE_SCRIPT], timeout=60)
+    return f"wiped k3s and /etc/rancher/node/password on {host}"
+
+
+SERVER_TOKEN = "/var/lib/rancher/k3s/server/token"
+SAVED_TOKEN = SERVER_TOKEN + ".lab-original"
+
+
+def _token_wrong_hash(record, host, args):
+    """Rewrite the server's token with another CA hash, keeping its credentials."""
+    pid = _node_pid(record, host)
+    original = hostfs.read_host_file(pid, SERVER_TOKEN).decode()
+    if not os.path.exists(hostfs.host_root(pid) + SAVED_TOKEN):
+        hostfs.write_host_file(pid, SAVED_TOKEN, original, mode=0o600)
+    prefix, separator, credentials = original.strip().partition("::")
+    if not prefix.startswith("K10") or not separator:
+        raise LabError(f"{SERVER_TOKEN} on {host} is not a secure token")
+    wrong_hash = hashlib.sha256(b"k3sjoin lab: not this cluster's CA").hexdigest()
+    hostfs.write_host_file(pid, SERVER_TOKEN, f"K10{wrong_hash}::{credentials}\n", mode=0o600)
+    return f"{SERVER_TOKEN} on {host} now has CA hash {wrong_hash[:12]}..."
+
+
+def _token_restore(record, host, args):
+    pid = _node_pid(record, host)
+    saved = hostfs.host_root(pid) + SAVED_TOKEN
+    if not os.path.exists(saved):
+        return f"{SERVER_TOKEN} on {host} was not changed"
+    hostfs.write_host_file(pid, SERVER_TOKEN, hostfs.read_host_file(pid, SAVED_TOKEN), mode=0o600)
+    os.unlink(saved)
+    return f"{SERVER_TOKEN} on {host} restored"

@@ -15,7 +15,8 @@ import shutil
 import stat
 
 from . import namespaces
-from .state import MIRROR_ADDRESS, MIRROR_NAMES, HOSTS, OPS_USER
+from .state import (MIRROR_ADDRESS, MIRROR_NAMES, HOSTS, BASTION_HOSTS, OPS_USER,
+                    ipv6_address)
 
 OVERLAY_DIRS = ("etc", "root", "home", "usr/local", "var")
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -102,10 +103,17 @@ def _checked_host_path(pid, path):
     return root + path
 
 
-def hosts_file():
-    """Return /etc/hosts for lab hosts: lab names and the mirrored sites."""
+def hosts_file(ipv6=False):
+    """Return /etc/hosts for lab hosts: lab names and the mirrored sites.
+
+    Bastion names are always listed. With ipv6, each host name also maps to its IPv6
+    address; the mirrored sites stay IPv4 only.
+    """
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-    lines += [f"{spec.address}\t{spec.name}" for spec in HOSTS if spec.name != "mirror"]
+    named = [spec for spec in HOSTS + BASTION_HOSTS if spec.name != "mirror"]
+    lines += [f"{spec.address}\t{spec.name}" for spec in named]
+    if ipv6:
+        lines += [f"{ipv6_address(spec.address)}\t{spec.name}" for spec in named]
     lines.append(f"{MIRROR_ADDRESS}\tmirror " + " ".join(MIRROR_NAMES))
     return "\n".join(lines) + "\n"
 
@@ -161,10 +169,10 @@ def _unlock_root(shadow_text):
     return "\n".join(lines) + "\n"
 
 
-def setup_node_etc(pid, hostname, ca_pem, user_id):
+def setup_node_etc(pid, hostname, ca_pem, user_id, ipv6=False):
     """Write the node's private /etc files, users and shell profiles."""
     write_host_file(pid, "/etc/hostname", hostname + "\n")
-    write_host_file(pid, "/etc/hosts", hosts_file())
+    write_host_file(pid, "/etc/hosts", hosts_file(ipv6))
     write_host_file(pid, "/etc/resolv.conf", "")
     passwd = _without_user(_read_machine("/etc/passwd"), OPS_USER)
     passwd += f"{OPS_USER}:x:{user_id}:{user_id}:lab operator:/home/{OPS_USER}:/bin/bash\n"
@@ -206,7 +214,7 @@ def _write_profiles(pid, user_id):
         write_host_file(pid, f"/home/{OPS_USER}/{name}", content, uid=user_id, gid=user_id)
 
 
-def setup_shared_etc(pid, host_state, ca_pem, operator_home=None):
+def setup_shared_etc(pid, host_state, ca_pem, operator_home=None, ipv6=False):
     """Bind-mount private /etc files over the machine's in a shared host.
 
     With operator_home, root's home directory in /etc/passwd becomes that
@@ -216,7 +224,7 @@ def setup_shared_etc(pid, host_state, ca_pem, operator_home=None):
     etc = os.path.join(host_state, "etc")
     os.makedirs(etc, exist_ok=True)
     files = {
-        "/etc/hosts": hosts_file().encode(),
+        "/etc/hosts": hosts_file(ipv6).encode(),
         "/etc/resolv.conf": b"",
         CA_BUNDLE: ca_bundle_with(ca_pem),
     }

@@ -6,8 +6,8 @@ import time
 
 from . import hostfs, k3s, mirror, namespaces, network, operator_home, pki, sshd
 from .namespaces import LabError
-from .state import (HOSTS, MIRROR_ADDRESS, NODE_HOSTS, RELEASE_VERSIONS, SERVER_HOST,
-                    SERVER_VERSION, SIM_DIR, STATE_ROOT, SUBNET, LabRecord, state_dir)
+from .state import (MIRROR_ADDRESS, RELEASE_VERSIONS, SERVER_HOST, SERVER_VERSION, SIM_DIR,
+                    STATE_ROOT, SUBNET, LabRecord, ipv6_address, lab_hosts, state_dir)
 
 SIM_FILES = ("make-release", "install.sh", "systemctl", "journalctl")
 
@@ -16,8 +16,12 @@ def _log(message):
     print(f"lab: {message}", file=sys.stderr, flush=True)
 
 
-def up(name, ready_delay, keep_on_failure=False):
-    """Create lab name; on failure tear down what was made unless keep_on_failure."""
+def up(name, ready_delay, keep_on_failure=False, bastion=False, ipv6=False):
+    """Create lab name; on failure tear down what was made unless keep_on_failure.
+
+    bastion adds the jump hosts bastion and bastion-2; ipv6 gives every host an IPv6
+    address as well (see state.py).
+    """
     state = state_dir(name)
     if os.path.lexists(state):
         raise LabError(f"lab {name} already exists at {state}; run `lab down --name {name}` first")
@@ -29,7 +33,7 @@ def up(name, ready_delay, keep_on_failure=False):
     record = LabRecord(name, {
         "name": name, "state": state, "phase": "starting", "subnet": SUBNET,
         "server_version": SERVER_VERSION, "release_versions": list(RELEASE_VERSIONS),
-        "ready_delay": ready_delay,
+        "ready_delay": ready_delay, "options": {"bastion": bastion, "ipv6": ipv6},
     })
     record.save()
     try:
@@ -54,8 +58,8 @@ def _build(record, ready_delay):
     record.data["ops_uid"] = ops_id
     home = record.path_in_state("operator", "home")
     record.data["operator"] = {"home": home, "inventory": os.path.join(home, "inventory.json")}
-    public_key = operator_home.create_home(home)
-    for spec in HOSTS:
+    public_key = operator_home.create_home(home, ipv6=record.options().get("ipv6", False))
+    for spec in lab_hosts(record.options()):
         _prepare_filesystem(record, spec, ca_pem, ops_id, home)
     _start_sshds(record, public_key, ops_id, home)
     _start_mirror(record, mirror_dir)
@@ -66,16 +70,20 @@ def _start_holders(record):
     pid, start_time, ids = namespaces.start_holder(record.name, f"{record.name}-switch")
     record.data["switch"] = {"pid": pid, "start_time": start_time, "ns": ids}
     record.save()
-    network.create_bridge(pid)
-    for spec in HOSTS:
+    ipv6 = record.options().get("ipv6", False)
+    network.create_bridge(pid, ipv6)
+    for spec in lab_hosts(record.options()):
         host_pid, host_start, host_ids = namespaces.start_holder(record.name, spec.name)
         record.host(spec.name).update({
             "hostname": spec.name, "address": spec.address, "kind": spec.kind,
             "pid": host_pid, "start_time": host_start, "ns": host_ids,
             "state": record.path_in_state("hosts", spec.name),
         })
+        if ipv6:
+            record.host(spec.name)["address6"] = ipv6_address(spec.address)
         record.save()
-        network.connect_host(pid, host_pid, spec.address)
+        network.connect_host(pid, host_pid, spec.address,
+                             ipv6_address(spec.address) if ipv6 else None)
 
 
 def _create_pki(record):
@@ -92,26 +100,31 @@ def _create_pki(record):
 def _prepare_filesystem(record, spec, ca_pem, ops_id, home_dir):
     host = record.host(spec.name)
     host_state = host["state"]
+    ipv6 = record.options().get("ipv6", False)
     os.makedirs(host_state, exist_ok=True)
     if spec.kind == "node":
         hostfs.mount_node_filesystems(host["pid"], host_state)
-        hostfs.setup_node_etc(host["pid"], spec.name, ca_pem, ops_id)
+        hostfs.setup_node_etc(host["pid"], spec.name, ca_pem, ops_id, ipv6=ipv6)
         k3s.install_stand_ins(host["pid"])
     else:
         home = home_dir if spec.name == "operator" else None
-        hostfs.setup_shared_etc(host["pid"], host_state, ca_pem, operator_home=home)
+        hostfs.setup_shared_etc(host["pid"], host_state, ca_pem, operator_home=home, ipv6=ipv6)
 
 
 def _start_sshds(record, public_key, ops_id, home_dir):
     known_hosts = []
-    for name in NODE_HOSTS:
-        host = record.host(name)
+    for spec in lab_hosts(record.options()):
+        if spec.kind != "node":
+            continue
+        host = record.host(spec.name)
         host_key = sshd.generate_host_key(host["pid"])
-        sshd.configure(host["pid"], host["address"], public_key + "\n", ops_id)
+        sshd.configure(host["pid"], host["address"], public_key + "\n", ops_id,
+                       address6=host.get("address6"))
         host["sshd_pid"] = sshd.start(host["pid"])
         host["host_key"] = host_key
         record.save()
-        known_hosts.append((host["address"], name, host_key))
+        names = [spec.name] + ([host["address6"]] if host.get("address6") else [])
+        known_hosts.append((host["address"], ",".join(names), host_key))
     operator_home.write_known_hosts(home_dir, known_hosts)
 
 

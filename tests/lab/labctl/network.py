@@ -6,7 +6,7 @@ exists in the root network namespace.
 """
 
 from . import namespaces
-from .state import PREFIX_LENGTH
+from .state import IPV6_PREFIX_LENGTH, PREFIX_LENGTH
 
 BRIDGE = "br0"
 HOST_INTERFACE = "eth0"
@@ -17,17 +17,20 @@ def switch_port_name(address):
     return "v" + address.rsplit(".", 1)[1]
 
 
-def create_bridge(switch_pid):
+def create_bridge(switch_pid, ipv6=False):
+    # Without an MLD querier on the bridge, multicast snooping could drop the neighbour
+    # solicitations that IPv6 needs, so an IPv6 lab floods multicast instead.
+    snooping = " mcast_snooping 0" if ipv6 else ""
     commands = [
         "link set lo up",
-        f"link add {BRIDGE} type bridge",
+        f"link add {BRIDGE} type bridge{snooping}",
         f"link set {BRIDGE} up",
     ]
     _ip_batch(switch_pid, commands)
 
 
-def connect_host(switch_pid, host_pid, address):
-    """Plug a host into the bridge and give it its address.
+def connect_host(switch_pid, host_pid, address, address6=None):
+    """Plug a host into the bridge and give it its address (and address6, if given).
 
     The host end is created directly in the host's namespace through
     `peer ... netns PID`, so it never appears in the switch or root namespace.
@@ -38,11 +41,15 @@ def connect_host(switch_pid, host_pid, address):
         f"link set {port} master {BRIDGE}",
         f"link set {port} up",
     ])
-    _ip_batch(host_pid, [
+    commands = [
         "link set lo up",
         f"addr add {address}/{PREFIX_LENGTH} dev {HOST_INTERFACE}",
-        f"link set {HOST_INTERFACE} up",
-    ])
+    ]
+    if address6:
+        # nodad makes the address usable at once instead of after duplicate detection.
+        commands.append(f"addr add {address6}/{IPV6_PREFIX_LENGTH} dev {HOST_INTERFACE} nodad")
+    commands.append(f"link set {HOST_INTERFACE} up")
+    _ip_batch(host_pid, commands)
 
 
 def _ip_batch(pid, commands):

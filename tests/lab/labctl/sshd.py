@@ -13,8 +13,8 @@ PID_FILE = "/run/sshd.pid"
 LOG_FILE = "/var/log/sshd.log"
 
 
-def sshd_config(address):
-    """Return the sshd_config of a node listening on address:22.
+def sshd_config(address, address6=None):
+    """Return the sshd_config of a node listening on address:22 (and [address6]:22).
 
     UsePAM is off so logins do not depend on PAM modules that expect
     systemd or audit support. The account checks sshd then does itself
@@ -23,6 +23,7 @@ def sshd_config(address):
     return (
         "# sshd configuration of a k3sjoin lab host, written by tests/lab/lab.\n"
         f"ListenAddress {address}:22\n"
+        + (f"ListenAddress [{address6}]:22\n" if address6 else "") +
         f"HostKey {HOST_KEY}\n"
         f"PidFile {PID_FILE}\n"
         "PermitRootLogin prohibit-password\n"
@@ -49,9 +50,9 @@ def generate_host_key(pid):
     return hostfs.read_host_file(pid, HOST_KEY + ".pub").decode().strip()
 
 
-def configure(pid, address, authorized_key, ops_id):
+def configure(pid, address, authorized_key, ops_id, address6=None):
     """Write sshd_config and authorise authorized_key for root and ops."""
-    hostfs.write_host_file(pid, CONFIG, sshd_config(address))
+    hostfs.write_host_file(pid, CONFIG, sshd_config(address, address6))
     hostfs.make_host_dirs(pid, "/run/sshd", mode=0o755)
     hostfs.make_host_dirs(pid, "/root/.ssh", mode=0o700)
     hostfs.write_host_file(pid, "/root/.ssh/authorized_keys", authorized_key, mode=0o600)

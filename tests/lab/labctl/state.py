@@ -52,15 +52,38 @@ HOSTS = (
 SERVER_HOST = "k3s-server-01"
 NODE_HOSTS = tuple(h.name for h in HOSTS if h.kind == "node")
 
+# Jump hosts of `lab up --bastion`: node hosts with sshd and users but no k3s role. The
+# operator reaches bastion-2 through bastion, and agents through both (ProxyJump).
+BASTION_HOSTS = (
+    HostSpec("bastion", "10.246.10.30", "node"),
+    HostSpec("bastion-2", "10.246.10.31", "node"),
+)
+
+# `lab up --ipv6` gives every host a second address on the same bridge: this prefix and
+# the last octet of its IPv4 address, such as fd00:246:10::51 for 10.246.10.51.
+IPV6_PREFIX = "fd00:246:10::"
+IPV6_PREFIX_LENGTH = 64
+IPV6_INVENTORY_FILE = "inventory-ipv6.json"
+
+
+def ipv6_address(address):
+    """Return the IPv6 address of the lab host whose IPv4 address is address."""
+    return IPV6_PREFIX + address.rsplit(".", 1)[1]
+
+
+def lab_hosts(options):
+    """Return the HostSpecs of a lab made with options ({"bastion": bool, "ipv6": bool})."""
+    return HOSTS + (BASTION_HOSTS if options.get("bastion") else ())
+
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 def host_spec(name):
     """Return the HostSpec called name, or raise ValueError."""
-    for spec in HOSTS:
+    for spec in HOSTS + BASTION_HOSTS:
         if spec.name == name:
             return spec
-    names = ", ".join(spec.name for spec in HOSTS)
+    names = ", ".join(spec.name for spec in HOSTS + BASTION_HOSTS)
     raise ValueError(f"unknown lab host {name!r}; expected one of: {names}")
 
 
@@ -111,6 +134,10 @@ class LabRecord:
 
     def hosts(self):
         return self.data.get("hosts", {})
+
+    def options(self):
+        """Return the options the lab was made with: {"bastion": bool, "ipv6": bool}."""
+        return self.data.get("options", {})
 
     def path_in_state(self, *parts):
         return os.path.join(self.state, *parts)

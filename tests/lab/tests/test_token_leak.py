@@ -29,14 +29,16 @@ class ArgvSampler(threading.Thread):
     """Reads /proc/*/cmdline of every process on the machine until stopped.
 
     Lab hosts share the machine's PID namespace, so this sees every process on every lab
-    host, the operator's k3sjoin and ssh included."""
+    host, the operator's k3sjoin and ssh included. Every distinct argv is kept, so secrets
+    that exist only after the run, such as a bootstrap token, can be searched for too."""
 
-    def __init__(self, needles):
+    def __init__(self, needles=()):
         super().__init__(daemon=True)
         self.needles = [needle.encode() for needle in needles]
         self.stop_event = threading.Event()
         self.samples = 0
         self.processes_seen = set()
+        self.argvs = set()
         self.leaks = []
 
     def run(self):
@@ -50,11 +52,43 @@ class ArgvSampler(threading.Thread):
                 except OSError:
                     continue
                 self.processes_seen.add((entry.name, argv[:80]))
+                self.argvs.add(argv)
                 for needle in self.needles:
                     if needle in argv:
                         self.leaks.append(argv.replace(b"\0", b" ").decode(errors="replace"))
             self.samples += 1
             time.sleep(SAMPLE_INTERVAL)
+
+    def stop(self):
+        self.stop_event.set()
+        self.join(timeout=10)
+
+    def argvs_containing(self, needle):
+        return [argv.replace(b"\0", b" ").decode(errors="replace")
+                for argv in self.argvs if needle.encode() in argv]
+
+
+def files_containing(testcase, host, needle):
+    """Return the paths of the files a lab host has written that contain needle: its
+    overlay upper directories (read from the root namespace) and its private tmpfs mounts
+    (read inside the host)."""
+    lab = testcase.lab
+    found = set()
+    upper_root = os.path.join(lab.state, "hosts", host, "upper")
+    for top in os.listdir(upper_root):
+        for directory, _, files in os.walk(os.path.join(upper_root, top)):
+            for name in files:
+                path = os.path.join(directory, name)
+                if os.path.islink(path) or not os.path.isfile(path):
+                    continue
+                with open(path, "rb") as file:
+                    if needle.encode() in file.read():
+                        found.add("/" + os.path.relpath(path, upper_root))
+    rc, out, err = lab.exec(host, 'grep -rlsF -- "$(cat)" /tmp /run 2>/dev/null; true',
+                            input=needle)
+    testcase.assertEqual(rc, 0, err)
+    found.update(path for path in out.splitlines() if path)
+    return found
 
 
 class TokenLeakTest(LabTestCase):
@@ -78,8 +112,7 @@ class TokenLeakTest(LabTestCase):
                                              "up", "inventory.json"])
             rc_text, out_text, err_text = self.lab.k3sjoin(["-vv", "up", "inventory.json"])
         finally:
-            sampler.stop_event.set()
-            sampler.join(timeout=10)
+            sampler.stop()
         self.assertEqual(rc, 0, err)
         self.assertEqual(rc_text, 0, err_text)
         # The sampler must have seen the install: the remote `sh` running install.sh.
@@ -101,23 +134,7 @@ class TokenLeakTest(LabTestCase):
             self.assert_no_file_contains(host, password)
 
     def assert_no_file_contains(self, host, password):
-        """Searches every file the host has written: its overlay upper directories (read
-        from the root namespace) and its private tmpfs mounts (read inside the host)."""
-        found = set()
-        upper_root = os.path.join(self.lab.state, "hosts", host, "upper")
-        for top in os.listdir(upper_root):
-            for directory, _, files in os.walk(os.path.join(upper_root, top)):
-                for name in files:
-                    path = os.path.join(directory, name)
-                    if os.path.islink(path) or not os.path.isfile(path):
-                        continue
-                    with open(path, "rb") as file:
-                        if password.encode() in file.read():
-                            found.add("/" + os.path.relpath(path, upper_root))
-        rc, out, err = self.lab.exec(
-            host, 'grep -rlsF -- "$(cat)" /tmp /run 2>/dev/null; true', input=password)
-        self.assertEqual(rc, 0, err)
-        found.update(path for path in out.splitlines() if path)
+        found = files_containing(self, host, password)
         allowed = K3S_TOKEN_FILES[host]
         # k3s's own files must be found, which shows that the search reads what it should.
         self.assertEqual(found & allowed, allowed, f"search missed k3s's files on {host}")

@@ -75,6 +75,9 @@ class Agent:
         self.node_name = None
         self.node_ip = None
         self.node_password = None
+        # (certificate, key) paths of the kubelet client certificate once the agent
+        # authenticates with it instead of the token; None while it uses the token.
+        self.node_identity = None
         self._listeners = []
 
     # --- requests through the load balancer ---
@@ -82,7 +85,21 @@ class Agent:
     def _url(self, path):
         return self.load_balancer.local_url + path
 
+    def kubelet_identity(self):
+        """Return the kubelet client certificate and key paths, or None before a first join."""
+        cert = os.path.join(self.agent_dir, "client-kubelet.crt")
+        key = os.path.join(self.agent_dir, "client-kubelet.key")
+        return (cert, key) if os.path.exists(cert) and os.path.exists(key) else None
+
+    def _context(self):
+        context = supervisor_client.context_trusting(self.ca_bytes)
+        if self.node_identity:
+            context.load_cert_chain(*self.node_identity)
+        return context
+
     def _credentials(self):
+        if self.node_identity:
+            return {}
         if self.parsed_token.is_bootstrap:
             return {"bearer": "%s.%s" % (self.parsed_token.bootstrap_id,
                                          self.parsed_token.bootstrap_secret)}
@@ -96,18 +113,19 @@ class Agent:
     def _get(self, path):
         """GET an authenticated supervisor path, raising RequestError with k3s's message."""
         url = self._url(path)
-        response = supervisor_client.request(
-            "GET", url, supervisor_client.context_trusting(self.ca_bytes), **self._credentials())
+        response = supervisor_client.request("GET", url, self._context(), **self._credentials())
         if response.status != 200:
-            raise RequestError(response.error_message() or "%s: %s" %
-                               (url, response.status_text))
+            error = RequestError(response.error_message() or "%s: %s" %
+                                 (url, response.status_text))
+            error.status = response.status
+            raise error
         return response.body
 
     def _node_request(self, method, path, body=None):
         url = self._url(path)
         response = supervisor_client.request(
-            method, url, supervisor_client.context_trusting(self.ca_bytes), body=body,
-            headers=self._node_headers(), **self._credentials())
+            method, url, self._context(), body=body, headers=self._node_headers(),
+            **self._credentials())
         return url, response
 
     # --- step 1: token and cluster CA ---
@@ -186,7 +204,21 @@ class Agent:
         try:
             control_config = json.loads(self._get("/v1-k3s/config"))
         except RequestError as failure:
-            raise RequestError("failed to retrieve configuration from server: %s" % failure)
+            identity = self.kubelet_identity()
+            if self.node_identity or not identity or getattr(failure, "status", 0) not in (
+                    401, 403):
+                raise RequestError("failed to retrieve configuration from server: %s" % failure)
+            # A joined agent whose token was deleted or expired goes on with its node
+            # identity, as k3s allows (docs/adrs/agent-join-token.md).
+            logrus.info("Join token rejected; authenticating with the kubelet client "
+                        "certificate")
+            self.node_identity = identity
+            try:
+                control_config = json.loads(self._get("/v1-k3s/config"))
+            except RequestError as retry_failure:
+                self.node_identity = None
+                raise RequestError("failed to retrieve configuration from server: %s" %
+                                   retry_failure)
         self._write_agent_file("client-ca.crt", self._get("/v1-k3s/client-ca.crt"))
         self._write_agent_file("server-ca.crt", self._get("/v1-k3s/server-ca.crt"))
 
@@ -214,7 +246,8 @@ class Agent:
 
     def open_listeners(self):
         """Listen on 10250/TCP (kubelet) at the node IP and 8472/UDP (VXLAN) on all addresses."""
-        kubelet = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in self.node_ip else socket.AF_INET
+        kubelet = socket.socket(family, socket.SOCK_STREAM)
         kubelet.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             kubelet.bind((self.node_ip, KUBELET_PORT))
@@ -376,6 +409,9 @@ def run(arguments):
         return 0
     if agent.wait_for_config() is None:
         return 0
+    # From here the kubelet authenticates with its client certificate, as k3s's kubelet does
+    # with kubelet.kubeconfig, so the join token is no longer needed.
+    agent.node_identity = agent.kubelet_identity()
     logrus.info("Running kubelet --address=0.0.0.0 --hostname-override=%s --node-ip=%s "
                 "--kubeconfig=%s" % (agent.node_name, agent.node_ip,
                                      os.path.join(agent.agent_dir, "kubelet.kubeconfig")))

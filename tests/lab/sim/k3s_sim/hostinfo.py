@@ -11,9 +11,18 @@ def hostname():
 
 def global_ipv4_addresses():
     """Return the host's global-scope IPv4 addresses in interface order."""
+    return _global_addresses("-4", "inet")
+
+
+def global_ipv6_addresses():
+    """Return the host's global-scope IPv6 addresses in interface order (IPv6 lab only)."""
+    return _global_addresses("-6", "inet6")
+
+
+def _global_addresses(family_flag, family):
     try:
         output = subprocess.run(
-            ["ip", "-j", "-4", "addr", "show", "scope", "global"],
+            ["ip", "-j", family_flag, "addr", "show", "scope", "global"],
             capture_output=True, text=True, check=True, timeout=10,
         ).stdout
         interfaces = json.loads(output or "[]")
@@ -22,7 +31,7 @@ def global_ipv4_addresses():
     addresses = []
     for interface in interfaces:
         for address in interface.get("addr_info", []):
-            if address.get("family") == "inet" and address.get("local"):
+            if address.get("family") == family and address.get("local"):
                 addresses.append(address["local"])
     return addresses
 

@@ -23,6 +23,7 @@ TOKEN_CLEANER_INTERVAL_SECONDS = 5
 SERVER_FLAGS = [
     Flag("data-dir", aliases=("d",), env="K3S_DATA_DIR", default=DEFAULT_DATA_DIR),
     Flag("token", aliases=("t",), env="K3S_TOKEN"),
+    Flag("agent-token", env="K3S_AGENT_TOKEN"),
     Flag("node-name", env="K3S_NODE_NAME"),
     Flag("node-ip", aliases=("i",)),
     Flag("node-label", kind="list"),
@@ -66,6 +67,7 @@ class ServerRuntime:
         self.ready_delay = _float_setting("K3S_SIM_READY_DELAY", 3)
         self.node_grace = _float_setting("K3S_SIM_NODE_GRACE", 40)
         self.server_password = ""
+        self.agent_password = ""
         self.state = None
         self.supervisor = SupervisorApi(self)
         self.kube = KubeApi(self)
@@ -111,6 +113,9 @@ class ServerRuntime:
                      "kubernetes.default.svc.cluster.local", "localhost", hostname]
         dns_names += [san for san in self.options["tls-san"] if not _is_ipv4(san)]
         ip_addresses = ["127.0.0.1", "10.43.0.1", self.node_ip] + self.host_addresses
+        # IPv6 lab: agents reach the server by its IPv6 address, which k3s also puts in the
+        # serving certificate.
+        ip_addresses += hostinfo.global_ipv6_addresses()
         ip_addresses += [san for san in self.options["tls-san"] if _is_ipv4(san)]
         ip_addresses = list(dict.fromkeys(ip_addresses))
         serving_cert = self.tls_path("serving-kube-apiserver.crt")
@@ -154,11 +159,22 @@ class ServerRuntime:
         with os.fdopen(descriptor, "w") as token_file:
             token_file.write(tokens.format_token(ca_hash, "server:" + password) + "\n")
         os.chmod(token_path, 0o600)
+        # Like k3s, agent-token is a link to the server token unless --agent-token is set.
+        # Then it is a file of its own with user `node`, which joins agents but not servers.
+        self.agent_password = password
+        if self.options["agent-token"]:
+            self.agent_password = tokens.parse_token(self.options["agent-token"]).password
         for link_name in ("node-token", "agent-token"):
             link_path = os.path.join(self.server_dir, link_name)
             if os.path.islink(link_path) or os.path.exists(link_path):
                 os.remove(link_path)
-            os.symlink(token_path, link_path)
+            if link_name == "agent-token" and self.agent_password != password:
+                descriptor = os.open(link_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(descriptor, "w") as token_file:
+                    token_file.write(tokens.format_token(ca_hash, "node:" + self.agent_password)
+                                     + "\n")
+            else:
+                os.symlink(token_path, link_path)
         self.token_path = token_path
 
     def write_kubeconfig(self):
@@ -268,6 +284,16 @@ class ServerRuntime:
         return self.kube.route(request)
 
 
+class DualStackHttpsServer(HttpsServer):
+    """HttpsServer on "::" that accepts IPv4 too, as k3s listens on a host with IPv6."""
+
+    address_family = socket.AF_INET6
+
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+
 def _is_ipv4(text):
     try:
         socket.inet_aton(text)
@@ -332,8 +358,11 @@ def run(arguments):
     context = make_server_context(runtime.serving_cert, runtime.serving_key,
                                   runtime.client_ca_cert)
     try:
-        server = HttpsServer((options["bind-address"] or "0.0.0.0", port), context,
-                             runtime.route)
+        if not options["bind-address"] and hostinfo.global_ipv6_addresses():
+            server = DualStackHttpsServer(("::", port), context, runtime.route)
+        else:
+            server = HttpsServer((options["bind-address"] or "0.0.0.0", port), context,
+                                 runtime.route)
     except OSError as failure:
         logrus.fatal("starting kubernetes: preparing server: listen tcp 0.0.0.0:%d: %s" %
                      (port, failure.strerror))

@@ -1,11 +1,13 @@
 """The k3s supervisor endpoints on :6443: /cacerts, /ping and /v1-k3s/*.
 
-Authentication follows k3s: basic auth against the users `node` and `server` (both use the
-server password here because no separate agent token is configured), or a bootstrap token as
-bearer. A wrong password is an authenticator error (401 `not authorized`); a request without
-usable credentials or an unknown bootstrap token yields no identity (403 `forbidden`).
-Certificate requests also carry the node password headers, checked against secret
-kube-system/<node>.node-password.k3s.
+Authentication follows k3s. Basic auth checks user `node` against the agent password or the
+server password, because the server token joins agents too, and user `server` against the
+server password only. A bootstrap token comes as bearer. A kubelet client certificate of
+group system:nodes lets a joined agent go on after its bootstrap token was deleted or expired
+(k3s docs/adrs/agent-join-token.md). A wrong password is an authenticator error
+(401 `not authorized`); a request without usable credentials or an unknown bootstrap token
+yields no identity (403 `forbidden`). Certificate requests also carry the node password
+headers, checked against secret kube-system/<node>.node-password.k3s.
 """
 
 import base64
@@ -25,7 +27,8 @@ NODE_IP_HEADER = "k3s-Node-IP"
 ROLE_AGENT = "k3s:agent"
 ROLE_SERVER = "k3s:server"
 ROLE_BOOTSTRAP = "system:bootstrappers"
-AGENT_ROLES = (ROLE_AGENT, ROLE_SERVER, ROLE_BOOTSTRAP)
+ROLE_NODES = "system:nodes"
+AGENT_ROLES = (ROLE_AGENT, ROLE_SERVER, ROLE_BOOTSTRAP, ROLE_NODES)
 
 NODE_PASSWORD_SECRET_TYPE = "k3s.cattle.io/node-password"
 BOOTSTRAP_TOKEN_SECRET_TYPE = "bootstrap.kubernetes.io/token"
@@ -71,7 +74,9 @@ class SupervisorApi:
         if handler is None:
             return status_response(404, "the server could not find the requested resource")
 
-        roles = self._authenticate(request)
+        # The kubelet creates its Node object with its client certificate, so only the
+        # configuration and certificate endpoints need the node to exist already.
+        roles = self._authenticate(request, require_node=not endpoint.startswith("sim/"))
         if isinstance(roles, Response):
             return roles
         if not any(role in AGENT_ROLES for role in roles):
@@ -86,7 +91,7 @@ class SupervisorApi:
                      (code, request.remote_address, message))
         return status_response(code, message, close=True)
 
-    def _authenticate(self, request):
+    def _authenticate(self, request, require_node=True):
         """Return the caller's roles, or an error Response."""
         authorization = request.header("Authorization")
         scheme, _, credentials = authorization.partition(" ")
@@ -95,15 +100,32 @@ class SupervisorApi:
                 username, _, password = base64.b64decode(credentials).decode().partition(":")
             except (ValueError, UnicodeDecodeError):
                 username, password = "", ""
-            role = {"node": ROLE_AGENT, "server": ROLE_SERVER}.get(username)
-            if role and hmac.compare_digest(password, self.runtime.server_password):
-                return [role]
+            runtime = self.runtime
+            accepted = {"node": (runtime.agent_password, runtime.server_password),
+                        "server": (runtime.server_password,)}.get(username, ())
+            if any(hmac.compare_digest(password, known) for known in accepted if known):
+                return [ROLE_AGENT if username == "node" else ROLE_SERVER]
             logrus.error("Failed to authenticate request from %s: "
                          "invalid username/password combination" % request.remote_address)
             return self._error(request, 401, "not authorized")
         if scheme.lower() == "bearer" and self._valid_bootstrap_token(credentials.strip()):
             return [ROLE_BOOTSTRAP]
+        if not authorization and self._node_identity_valid(request.client_cert, require_node):
+            return [ROLE_NODES]
         return []
+
+    def _node_identity_valid(self, client_cert, require_node):
+        """True for a kubelet client certificate (group system:nodes, CN system:node:NAME)
+        and, if require_node, only while Node NAME exists: k3s refuses an agent that has
+        neither a valid token nor its Node object."""
+        subject = _subject(client_cert)
+        common_name = subject.get("commonName", [""])[0]
+        if ROLE_NODES not in subject.get("organizationName", []):
+            return False
+        if not common_name.startswith("system:node:"):
+            return False
+        node_name = common_name[len("system:node:"):]
+        return not require_node or self.runtime.state.get_node(node_name) is not None
 
     def _valid_bootstrap_token(self, bearer):
         token_id, _, token_secret = bearer.partition(".")
@@ -248,3 +270,12 @@ class SupervisorApi:
                                    details={"name": node_name, "kind": "nodes"})
         return json_response(200, {"name": node_name})
 
+
+def _subject(client_cert):
+    """Return the subject of a verified client certificate (getpeercert() form) as a dict
+    of attribute name to list of values."""
+    subject = {}
+    for entry in (client_cert or {}).get("subject", ()):
+        for key, value in entry:
+            subject.setdefault(key, []).append(value)
+    return subject
