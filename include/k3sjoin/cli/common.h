@@ -16,11 +16,11 @@ namespace k3sjoin::cli {
 // Options shared by every command.
 struct GlobalOptions {
   int verbosity = 0;
-  std::string log_file;        // empty: log::default_log_file()
+  std::string log_file;         // empty: log::default_log_file()
   std::string output = "text";  // "text" or "json"
   bool no_color = false;
-  std::string known_hosts;                  // empty: ~/.ssh/known_hosts
-  std::string host_key_policy = "strict";   // "strict" or "accept-new"
+  std::string known_hosts;                   // empty: ~/.ssh/known_hosts
+  std::string host_key_policy = "strict";    // "strict" or "accept-new"
   std::string connect_timeout_text = "10s";  // as given on the command line
   std::chrono::seconds connect_timeout{10};
   std::string ssh_config;        // --ssh-config; empty: ~/.ssh/config and /etc/ssh/ssh_config
@@ -61,6 +61,18 @@ std::optional<phase::Connector> make_ssh_connector(const GlobalOptions& options,
 
 // Loads the inventory and prints its error to stderr; nullopt on error.
 std::optional<config::Inventory> load_inventory_or_report(const std::string& path);
+
+// What every command that logs in to hosts needs before its run.
+struct CommandStart {
+  config::Inventory inventory;
+  std::string log_file;
+  phase::Connector connector;
+};
+
+// Loads the inventory, sets up logging and builds the SSH connector, printing any error to
+// stderr. Returns nullopt on error, which is a usage or inventory error (exit code 2).
+std::optional<CommandStart> start_command(const GlobalOptions& global,
+                                          const std::string& inventory_path);
 
 // Prints the report as text or JSON on stdout and returns the exit code for it.
 int emit_report(const report::RunReport& report, const GlobalOptions& options);

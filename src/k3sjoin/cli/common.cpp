@@ -62,4 +62,22 @@ int emit_report(const report::RunReport& report, const GlobalOptions& options) {
   return report.all_ok() ? kExitOk : kExitFailed;
 }
 
+std::optional<CommandStart> start_command(const GlobalOptions& global,
+                                          const std::string& inventory_path) {
+  auto inventory = load_inventory_or_report(inventory_path);
+  if (!inventory) {
+    return std::nullopt;
+  }
+  auto log_file = setup_logging(global);
+  if (!log_file) {
+    std::cerr << "error: " << log_file.error().message << '\n';
+    return std::nullopt;
+  }
+  auto connector = make_ssh_connector(global, *inventory);
+  if (!connector) {
+    return std::nullopt;
+  }
+  return CommandStart{std::move(*inventory), std::move(log_file).value(), std::move(*connector)};
+}
+
 }  // namespace k3sjoin::cli

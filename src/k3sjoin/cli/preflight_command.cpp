@@ -21,30 +21,24 @@ struct PreflightArguments {
 };
 
 int run_preflight_command(const GlobalOptions& global, const PreflightArguments& arguments) {
-  auto inventory = load_inventory_or_report(arguments.inventory);
-  if (!inventory) {
+  auto session = start_command(global, arguments.inventory);
+  if (!session) {
     return kExitUsage;
   }
-  auto log_file = setup_logging(global);
-  if (!log_file) {
-    std::cerr << "error: " << log_file.error().message << '\n';
-    return kExitUsage;
-  }
-  auto connector = make_ssh_connector(global, *inventory);
-  if (!connector) {
-    return kExitUsage;
-  }
+  const auto& inventory = session->inventory;
+  const auto& log_file = session->log_file;
+  const auto& connector = session->connector;
   phase::RunOptions options;
   options.parallel = arguments.parallel;
   options.timeout = *parse_duration(arguments.timeout);
   preflight::PreflightOptions preflight_options;
   preflight_options.host_key_policy = global.host_key_policy;
   preflight_options.strict = arguments.strict;
-  spdlog::info("preflight of {} agents and server {} ({})", inventory->agents.size(),
-               inventory->server.name, inventory->server.address);
+  spdlog::info("preflight of {} agents and server {} ({})", inventory.agents.size(),
+               inventory.server.name, inventory.server.address);
   preflight::PreflightReport report =
-      preflight::run_preflight(*inventory, options, *connector, preflight_options);
-  report.log_file = *log_file;
+      preflight::run_preflight(inventory, options, connector, preflight_options);
+  report.log_file = log_file;
 
   if (global.output == "json") {
     std::cout << preflight::to_json(report).dump(2) << '\n';

@@ -20,24 +20,18 @@ struct StatusArguments {
 };
 
 int run_status_command(const GlobalOptions& global, const StatusArguments& arguments) {
-  auto inventory = load_inventory_or_report(arguments.inventory);
-  if (!inventory) {
+  auto session = start_command(global, arguments.inventory);
+  if (!session) {
     return kExitUsage;
   }
-  auto log_file = setup_logging(global);
-  if (!log_file) {
-    std::cerr << "error: " << log_file.error().message << '\n';
-    return kExitUsage;
-  }
-  auto connector = make_ssh_connector(global, *inventory);
-  if (!connector) {
-    return kExitUsage;
-  }
+  const auto& inventory = session->inventory;
+  const auto& log_file = session->log_file;
+  const auto& connector = session->connector;
   phase::RunOptions options;
   options.parallel = arguments.parallel;
   options.timeout = *parse_duration(arguments.timeout);
-  report::StatusReport report = phase::run_status(*inventory, options, *connector);
-  report.log_file = *log_file;
+  report::StatusReport report = phase::run_status(inventory, options, connector);
+  report.log_file = log_file;
   if (global.output == "json") {
     std::cout << report::status_to_json(report).dump(2) << '\n';
   } else {

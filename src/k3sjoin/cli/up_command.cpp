@@ -24,19 +24,13 @@ struct UpArguments {
 };
 
 int run_up_command(const GlobalOptions& global, const UpArguments& arguments) {
-  auto inventory = load_inventory_or_report(arguments.inventory);
-  if (!inventory) {
+  auto session = start_command(global, arguments.inventory);
+  if (!session) {
     return kExitUsage;
   }
-  auto log_file = setup_logging(global);
-  if (!log_file) {
-    std::cerr << "error: " << log_file.error().message << '\n';
-    return kExitUsage;
-  }
-  auto connector = make_ssh_connector(global, *inventory);
-  if (!connector) {
-    return kExitUsage;
-  }
+  const auto& inventory = session->inventory;
+  const auto& log_file = session->log_file;
+  const auto& connector = session->connector;
   phase::RunOptions options;
   options.parallel = arguments.parallel;
   options.timeout = *parse_duration(arguments.timeout);
@@ -56,10 +50,10 @@ int run_up_command(const GlobalOptions& global, const UpArguments& arguments) {
           options.bootstrap_token_ttl->count(), options.timeout.count());
     }
   }
-  spdlog::info("joining {} agents to {} ({}), deadline {}s", inventory->agents.size(),
-               inventory->server.name, inventory->server.address, options.timeout.count());
-  report::RunReport report = phase::run_up(*inventory, options, *connector);
-  report.log_file = *log_file;
+  spdlog::info("joining {} agents to {} ({}), deadline {}s", inventory.agents.size(),
+               inventory.server.name, inventory.server.address, options.timeout.count());
+  report::RunReport report = phase::run_up(inventory, options, connector);
+  report.log_file = log_file;
   return emit_report(report, global);
 }
 
@@ -70,8 +64,9 @@ void add_up_command(CLI::App& app, const GlobalOptions& global, CommandAction& a
   CLI::App* command = app.add_subcommand(
       "up", "Join every agent of the inventory to its server and wait until each node is Ready");
   command->fallthrough();
-  command->add_option("inventory", arguments->inventory,
-                      "Inventory file (JSON, see docs/inventory.md)")
+  command
+      ->add_option("inventory", arguments->inventory,
+                   "Inventory file (JSON, see docs/inventory.md)")
       ->required();
   command->add_option("-p,--parallel", arguments->parallel, "Hosts worked on at once")
       ->check(CLI::Range(1, 256))
@@ -79,19 +74,22 @@ void add_up_command(CLI::App& app, const GlobalOptions& global, CommandAction& a
   command->add_option("--timeout", arguments->timeout, "Deadline for the whole run")
       ->check(kDurationValidator)
       ->capture_default_str();
-  command->add_option("--install-timeout", arguments->install_timeout,
-                      "Deadline for the install step of one agent")
+  command
+      ->add_option("--install-timeout", arguments->install_timeout,
+                   "Deadline for the install step of one agent")
       ->check(kDurationValidator)
       ->capture_default_str();
-  command->add_option("--poll-interval", arguments->poll_interval,
-                      "Time between readiness checks on the server")
+  command
+      ->add_option("--poll-interval", arguments->poll_interval,
+                   "Time between readiness checks on the server")
       ->check(kDurationValidator)
       ->capture_default_str();
-  command->add_option("--bootstrap-token-ttl", arguments->bootstrap_token_ttl,
-                      "Join agents with a bootstrap token that expires after this time, "
-                      "created on the server for this run and deleted when it ends, instead of "
-                      "the server's long-lived agent token (needs `k3s token create` on the "
-                      "server)")
+  command
+      ->add_option("--bootstrap-token-ttl", arguments->bootstrap_token_ttl,
+                   "Join agents with a bootstrap token that expires after this time, "
+                   "created on the server for this run and deleted when it ends, instead of "
+                   "the server's long-lived agent token (needs `k3s token create` on the "
+                   "server)")
       ->check(kDurationValidator)
       ->check(CLI::Validator(
           [](std::string& text) -> std::string {
