@@ -163,7 +163,7 @@ TEST_F(RunUpTest, UnreachableAgentFailsAlone) {
 
 TEST_F(RunUpTest, AlreadyJoinedAgentIsNotChanged) {
   installs_ = 2;  // the node list shows both agents Ready from the start
-  // Rules match in order, so the agents are re-created with only the joined answer.
+  // Rules match in order, so the agents are re-created with only the joined reply.
   for (const char* name : {"agent-01", "agent-02"}) {
     remotes_[name] = std::make_shared<FakeRemote>();
     remotes_[name]->on("is-active", 0,

@@ -62,7 +62,7 @@ std::optional<phase::Connector> make_ssh_connector(const GlobalOptions& options,
 // Loads the inventory and prints its error to stderr; nullopt on error.
 std::optional<config::Inventory> load_inventory_or_report(const std::string& path);
 
-// What every command that logs in to hosts needs before its run.
+// Inventory, log file and SSH connector that every command logging in to hosts needs.
 struct CommandStart {
   config::Inventory inventory;
   std::string log_file;

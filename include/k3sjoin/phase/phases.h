@@ -14,8 +14,8 @@ void connect_hosts(RunContext& context);
 bool prepare_server(RunContext& context);
 
 // Inspects every connected agent, skips those already joined to this server and installs
-// the others, in parallel; installed agents are handed to the readiness watcher, which
-// polls the server until each node is Ready or the deadline passes.
+// the others, in parallel. Installed agents go to the readiness watcher, which polls the
+// server until each node is Ready or the deadline passes.
 void join_agents(RunContext& context);
 
 // Runs the whole `up` command: connect, prepare the server, join the agents.

@@ -37,7 +37,7 @@ std::string get_nodes_script();
 // node password are never printed.
 std::string inspect_agent_script();
 
-// What inspect_agent_script() found.
+// State of an existing k3s install, parsed from inspect_agent_script() output.
 struct AgentState {
   bool service_active = false;
   std::string server_url;       // K3S_URL from the agent's env file; empty when absent

@@ -16,7 +16,7 @@ enum class Outcome {
   joined,          // agent installed by this run and its node is Ready
   already_joined,  // agent was joined to this server and Ready; nothing was changed
   ready,           // the server, reachable and serving
-  failed,          // a step failed; `error` says which and why
+  failed,          // a step failed; `error` names the step and the cause
   untouched,       // nothing was changed on the host because the run stopped first
   install_started, // the run was interrupted after it began to install; not known to be joined
   unknown,         // the host's state could not be read (for example the server was lost)

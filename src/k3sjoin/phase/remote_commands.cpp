@@ -52,7 +52,7 @@ std::string read_token_script() {
 std::string get_nodes_script() { return "k3s kubectl get nodes -o json"; }
 
 std::string inspect_agent_script() {
-  // Only the K3S_URL line is read from the env file, which also holds K3S_TOKEN.
+  // Only the K3S_URL line is read from the env file, which also contains K3S_TOKEN.
   std::string env_file = shell_quote(kAgentEnvFile);
   return "if systemctl is-active --quiet k3s-agent 2>/dev/null; then echo active=yes; "
          "else echo active=no; fi\n"

@@ -32,13 +32,13 @@ void fail_step(RunContext& context, report::StepReport& step, Error error) {
   step.duration = context.elapsed();
 }
 
-// Returns false when the node must not be deleted: the host is not an agent of this server,
-// or it answered but could not be trusted or logged in to.
+// Returns false when the node must not be deleted, because the host is not an agent of this
+// server or it responded but could not be trusted or logged in to.
 bool uninstall_agent(RunContext& context, HostRun& agent, report::StepReport& step) {
   if (!agent.session) {
     Error error = agent.report.error.value_or(Error{ErrorKind::connect, "not connected", ""});
     // Only a machine that is gone may lose its node without an uninstall. A changed host
-    // key or a failed login means a host answered, and k3s may still run there.
+    // key or a failed login means a host responded, and k3s may still run there.
     bool unreachable = error.kind == ErrorKind::connect || error.kind == ErrorKind::timeout;
     if (unreachable) {
       error.hint = "k3s stays installed on " + agent.spec->address + "; run " +

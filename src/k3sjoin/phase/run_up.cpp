@@ -9,7 +9,7 @@
 namespace k3sjoin::phase {
 namespace {
 
-// Agents that never got past an earlier phase get an outcome that says why.
+// Agents that never got past an earlier phase get an outcome that gives the reason.
 void explain_untouched_agents(RunContext& context, bool server_ok) {
   for (HostRun* agent : context.agents()) {
     if (agent->report.outcome != report::Outcome::untouched) {
@@ -34,8 +34,8 @@ void explain_untouched_agents(RunContext& context, bool server_ok) {
   }
 }
 
-// Removes the token from every text of the report; messages built from remote output
-// could in principle carry it, and the report goes to stdout and JSON unfiltered.
+// Removes the token from every text of the report. Messages built from remote output could
+// in principle carry it, and the report goes to stdout and JSON without the log's filter.
 void redact_report(report::RunReport& report, std::string_view token) {
   if (token.empty()) {
     return;
